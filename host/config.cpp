@@ -1,0 +1,384 @@
+#include "xent/config.h"
+
+#include <toml++/toml.h>
+
+#include <cmath>
+#include <fstream>
+#include <functional>
+#include <limits>
+#include <map>
+#include <sstream>
+
+#include "xent/error.h"
+
+namespace xent {
+
+std::vector<int> ModelConfig::widths(int d) const {
+  if (!hidden.empty()) return hidden;
+  return {10 * d, 50 * d, 50 * d, 50 * d, 50 * d, 10 * d};
+}
+
+namespace {
+
+// One config key: how to read it from a TOML value and how to write it back.
+struct Key {
+  std::string name;
+  std::function<void(Config&, const toml::node&, const std::string& where)> set;
+  std::function<std::string(const Config&)> get;
+};
+
+[[noreturn]] void bad(const std::string& where, const std::string& what) {
+  throw InputError(where + ": " + what);
+}
+
+int64_t as_int(const toml::node& n, const std::string& where) {
+  if (auto v = n.as_integer()) return v->get();
+  if (auto f = n.as_floating_point()) {
+    const double x = f->get();
+    // 1e5 is a natural way to write a count; accept floats that are exact integers.
+    if (std::isfinite(x) && x == std::floor(x) && std::abs(x) < 9e15)
+      return static_cast<int64_t>(x);
+  }
+  bad(where, "expected an integer");
+}
+double as_double(const toml::node& n, const std::string& where) {
+  if (auto v = n.as_floating_point()) return v->get();
+  if (auto v = n.as_integer()) return static_cast<double>(v->get());
+  bad(where, "expected a number");
+}
+bool as_bool(const toml::node& n, const std::string& where) {
+  if (auto v = n.as_boolean()) return v->get();
+  bad(where, "expected true or false");
+}
+std::string as_string(const toml::node& n, const std::string& where) {
+  if (auto v = n.as_string()) return v->get();
+  bad(where, "expected a string");
+}
+int as_int32(const toml::node& n, const std::string& where) {
+  const int64_t v = as_int(n, where);
+  if (v < std::numeric_limits<int>::min() || v > std::numeric_limits<int>::max())
+    bad(where, "value " + std::to_string(v) + " is out of range");
+  return static_cast<int>(v);
+}
+
+template <class E>
+E as_enum(const toml::node& n, const std::string& where,
+          const std::vector<std::pair<std::string, E>>& names) {
+  const std::string s = as_string(n, where);
+  std::string list;
+  for (const auto& [name, e] : names) {
+    if (name == s) return e;
+    list += (list.empty() ? "" : ", ") + name;
+  }
+  bad(where, "unknown value '" + s + "' (expected one of " + list + ")");
+}
+template <class E>
+std::string enum_name(E e, const std::vector<std::pair<std::string, E>>& names) {
+  for (const auto& [name, v] : names)
+    if (v == e) return name;
+  return "?";
+}
+
+const std::vector<std::pair<std::string, CentreDist>> kCentres = {{"uniform", CentreDist::Uniform},
+                                                                  {"laplace", CentreDist::Laplace},
+                                                                  {"normal", CentreDist::Normal}};
+const std::vector<std::pair<std::string, Conditional>> kConditionals = {
+    {"vmf", Conditional::VonMisesFisher},
+    {"laplace", Conditional::Laplace},
+    {"normal", Conditional::Normal}};
+const std::vector<std::pair<std::string, LabelMode>> kLabels = {
+    {"supervised", LabelMode::Supervised}, {"diet", LabelMode::Diet}};
+
+std::string quote(const std::string& s) { return "\"" + s + "\""; }
+std::string num(double v) {
+  std::ostringstream o;
+  o.precision(17);
+  o << v;
+  std::string s = o.str();
+  // TOML needs a float to look like one.
+  if (s.find_first_of(".eEn") == std::string::npos) s += ".0";
+  return s;
+}
+
+#define XENT_INT_KEY(NAME, FIELD)                                                                 \
+  Key {                                                                                           \
+    NAME, [](Config& c, const toml::node& n, const std::string& w) { c.FIELD = as_int32(n, w); }, \
+        [](const Config& c) { return std::to_string(c.FIELD); }                                   \
+  }
+#define XENT_INT64_KEY(NAME, FIELD)                                                             \
+  Key {                                                                                         \
+    NAME, [](Config& c, const toml::node& n, const std::string& w) { c.FIELD = as_int(n, w); }, \
+        [](const Config& c) { return std::to_string(c.FIELD); }                                 \
+  }
+#define XENT_DOUBLE_KEY(NAME, FIELD, T)                            \
+  Key {                                                            \
+    NAME,                                                          \
+        [](Config& c, const toml::node& n, const std::string& w) { \
+          c.FIELD = static_cast<T>(as_double(n, w));               \
+        },                                                         \
+        [](const Config& c) { return num(c.FIELD); }               \
+  }
+#define XENT_BOOL_KEY(NAME, FIELD)                                                               \
+  Key {                                                                                          \
+    NAME, [](Config& c, const toml::node& n, const std::string& w) { c.FIELD = as_bool(n, w); }, \
+        [](const Config& c) { return std::string(c.FIELD ? "true" : "false"); }                  \
+  }
+#define XENT_ENUM_KEY(NAME, FIELD, TABLE)                                \
+  Key {                                                                  \
+    NAME,                                                                \
+        [](Config& c, const toml::node& n, const std::string& w) {       \
+          c.FIELD = as_enum(n, w, TABLE);                                \
+        },                                                               \
+        [](const Config& c) { return quote(enum_name(c.FIELD, TABLE)); } \
+  }
+
+const std::vector<Key>& keys() {
+  static const std::vector<Key> k = {
+      XENT_INT_KEY("dgp.d", dgp.d),
+      XENT_INT_KEY("dgp.clusters", dgp.clusters),
+      XENT_ENUM_KEY("dgp.centres", dgp.centres, kCentres),
+      XENT_DOUBLE_KEY("dgp.centre_scale", dgp.centre_scale, double),
+      XENT_ENUM_KEY("dgp.conditional", dgp.conditional, kConditionals),
+      XENT_DOUBLE_KEY("dgp.kappa", dgp.kappa, double),
+      XENT_ENUM_KEY("dgp.labels", dgp.labels, kLabels),
+      XENT_INT64_KEY("dgp.instances", dgp.instances),
+      XENT_INT_KEY("dgp.mixing_layers", dgp.mixing_layers),
+      XENT_INT_KEY("dgp.mixing_cond_draws", dgp.mixing_cond_draws),
+      Key{"model.hidden",
+          [](Config& c, const toml::node& n, const std::string& w) {
+            const auto* arr = n.as_array();
+            if (!arr) bad(w, "expected an array of widths, e.g. [50, 250, 50] ([] = the paper's)");
+            c.model.hidden.clear();
+            for (size_t i = 0; i < arr->size(); ++i)
+              c.model.hidden.push_back(as_int32(*arr->get(i), w + "[" + std::to_string(i) + "]"));
+          },
+          [](const Config& c) {
+            std::string s = "[";
+            for (size_t i = 0; i < c.model.hidden.size(); ++i)
+              s += (i ? ", " : "") + std::to_string(c.model.hidden[i]);
+            return s + "]";
+          }},
+      XENT_BOOL_KEY("model.normalize_output", model.normalize_output),
+      XENT_BOOL_KEY("model.normalize_head", model.normalize_head),
+      XENT_DOUBLE_KEY("model.leaky_slope", model.leaky_slope, float),
+      XENT_DOUBLE_KEY("model.bn_eps", model.bn_eps, float),
+      XENT_DOUBLE_KEY("model.bn_momentum", model.bn_momentum, float),
+      XENT_INT64_KEY("train.steps", train.steps),
+      XENT_INT_KEY("train.batch", train.batch),
+      XENT_DOUBLE_KEY("train.lr", train.lr, double),
+      XENT_DOUBLE_KEY("train.beta1", train.beta1, double),
+      XENT_DOUBLE_KEY("train.beta2", train.beta2, double),
+      XENT_DOUBLE_KEY("train.adam_eps", train.adam_eps, double),
+      Key{"train.seed",
+          [](Config& c, const toml::node& n, const std::string& w) {
+            const int64_t v = as_int(n, w);
+            if (v < 0) bad(w, "must be >= 0");
+            c.train.seed = static_cast<uint64_t>(v);
+          },
+          [](const Config& c) { return std::to_string(c.train.seed); }},
+      XENT_INT_KEY("train.population", train.population),
+      XENT_INT64_KEY("train.eval_every", train.eval_every),
+      XENT_INT_KEY("train.eval_samples", train.eval_samples),
+      XENT_DOUBLE_KEY("train.eval_split", train.eval_split, double),
+  };
+  return k;
+}
+
+const Key* find_key(const std::string& name) {
+  for (const auto& k : keys())
+    if (k.name == name) return &k;
+  return nullptr;
+}
+
+struct Preset {
+  std::string name, help;
+  std::vector<std::pair<std::string, std::string>> sets;
+};
+
+// The paper's Tables 2 (DIET) and 3 (supervised): the base setting and one change per row.
+std::vector<Preset> make_presets() {
+  const std::vector<Preset> rows = {
+      {"base", "base: d=5, |C|=100, kappa=10, uniform centres, vMF", {}},
+      {"d10", "d = 10", {{"dgp.d", "10"}}},
+      {"d20", "d = 20", {{"dgp.d", "20"}}},
+      {"c10", "|C| = 10", {{"dgp.clusters", "10"}}},
+      {"c1000", "|C| = 1000", {{"dgp.clusters", "1000"}}},
+      {"kappa5", "kappa = 5", {{"dgp.kappa", "5"}}},
+      {"kappa50", "kappa = 50", {{"dgp.kappa", "50"}}},
+      {"laplace", "Laplace conditional", {{"dgp.conditional", "\"laplace\""}}},
+      {"normal", "Normal conditional", {{"dgp.conditional", "\"normal\""}}},
+  };
+  std::vector<Preset> out;
+  out.push_back({"default",
+                 "the supervised base setting, shortened to finish in ~1 minute on 2 CPU cores",
+                 {{"train.steps", "3000"}, {"train.batch", "256"}, {"train.eval_every", "1000"}}});
+  for (const auto& r : rows) out.push_back({"sup-" + r.name, "Table 3, " + r.help, r.sets});
+  out.push_back({"sup-c10000", "Table 3, |C| = 10000", {{"dgp.clusters", "10000"}}});
+  for (const auto& r : rows) {
+    Preset p{"diet-" + r.name, "Table 2 (DIET, N = 1000), " + r.help, r.sets};
+    p.sets.insert(p.sets.begin(), {"dgp.labels", "\"diet\""});
+    out.push_back(p);
+  }
+  out.push_back({"diet-n1e5",
+                 "Table 2 (DIET), N = 100000",
+                 {{"dgp.labels", "\"diet\""}, {"dgp.instances", "100000"}}});
+  return out;
+}
+
+const std::vector<Preset>& presets() {
+  static const std::vector<Preset> p = make_presets();
+  return p;
+}
+
+void apply(Config& c, const std::string& key, const toml::node& value, const std::string& where) {
+  const Key* k = find_key(key);
+  if (!k) bad(where, "unknown key '" + key + "' (see `xent train --help` for the key list)");
+  k->set(c, value, where);
+}
+
+// Flattens a parsed TOML table into dotted keys and applies each.
+void apply_table(Config& c, const toml::table& t, const std::string& prefix,
+                 const std::string& file) {
+  for (const auto& [k, v] : t) {
+    const std::string name =
+        prefix.empty() ? std::string(k.str()) : prefix + "." + std::string(k.str());
+    if (const auto* sub = v.as_table())
+      apply_table(c, *sub, name, file);
+    else
+      apply(c, name, v, file + ": " + name);
+  }
+}
+
+void apply_set(Config& c, const std::string& kv, const std::string& where) {
+  const size_t eq = kv.find('=');
+  if (eq == std::string::npos || eq == 0)
+    throw InputError(where + " '" + kv + "': expected key=value");
+  const std::string key = kv.substr(0, eq);
+  const std::string value = kv.substr(eq + 1);
+  if (!find_key(key))
+    throw InputError(where + " '" + kv + "': unknown key '" + key +
+                     "' (see `xent train --help` for the key list)");
+  // The value is read as TOML; a bare word (kappa=... is a number, conditional=laplace is
+  // not valid TOML) is taken as a string so that users need not quote on the shell.
+  toml::table doc;
+  try {
+    doc = toml::parse("v = " + value);
+  } catch (const toml::parse_error&) {
+    std::string esc;
+    for (char ch : value) {
+      if (ch == '"' || ch == '\\') esc += '\\';
+      esc += ch;
+    }
+    doc = toml::parse("v = \"" + esc + "\"");
+  }
+  apply(c, key, *doc.get("v"), where + " " + key);
+}
+
+}  // namespace
+
+std::vector<std::pair<std::string, std::string>> preset_list() {
+  std::vector<std::pair<std::string, std::string>> out;
+  for (const auto& p : presets()) out.emplace_back(p.name, p.help);
+  return out;
+}
+
+Config load_config(const std::string& preset, const std::string& file,
+                   const std::vector<std::string>& sets) {
+  Config c;
+  if (!preset.empty()) {
+    const Preset* found = nullptr;
+    for (const auto& p : presets())
+      if (p.name == preset) found = &p;
+    if (!found) {
+      std::string names;
+      for (const auto& p : presets()) names += (names.empty() ? "" : ", ") + p.name;
+      throw InputError("--preset: unknown preset '" + preset + "' (available: " + names + ")");
+    }
+    for (const auto& [k, v] : found->sets) apply_set(c, k + "=" + v, "preset " + preset);
+  }
+  if (!file.empty()) {
+    std::ifstream in(file);
+    if (!in) throw InputError(file + ": cannot open config file");
+    std::stringstream ss;
+    ss << in.rdbuf();
+    toml::table t;
+    try {
+      t = toml::parse(ss.str(), file);
+    } catch (const toml::parse_error& e) {
+      const auto& src = e.source();
+      throw InputError(file + ":" + std::to_string(src.begin.line) + ": " +
+                       std::string(e.description()));
+    }
+    apply_table(c, t, "", file);
+  }
+  for (const auto& s : sets) apply_set(c, s, "--set");
+  validate(c);
+  return c;
+}
+
+void validate(const Config& c) {
+  auto need = [](bool ok, const std::string& key, const std::string& what) {
+    if (!ok) throw InputError(key + ": " + what);
+  };
+  const auto& g = c.dgp;
+  need(g.d >= 2, "dgp.d",
+       "must be >= 2 (latents live on the sphere S^(d-1)), got " + std::to_string(g.d));
+  need(g.d <= 4096, "dgp.d", "must be <= 4096");
+  need(g.clusters >= 1, "dgp.clusters", "must be >= 1");
+  need(std::isfinite(g.kappa) && g.kappa > 0, "dgp.kappa", "must be > 0");
+  need(std::isfinite(g.centre_scale) && g.centre_scale > 0, "dgp.centre_scale", "must be > 0");
+  need(g.instances >= 1 && g.instances <= (int64_t{1} << 30), "dgp.instances",
+       "must be in [1, 2^30]");
+  need(g.classes() >= 2, g.labels == LabelMode::Diet ? "dgp.instances" : "dgp.clusters",
+       "the classifier needs at least 2 classes");
+  need(g.classes() <= (int64_t{1} << 24), "dgp.clusters", "at most 2^24 classes");
+  need(g.mixing_layers >= 1, "dgp.mixing_layers", "must be >= 1");
+  need(g.mixing_cond_draws >= 1, "dgp.mixing_cond_draws", "must be >= 1");
+  for (size_t i = 0; i < c.model.hidden.size(); ++i)
+    need(c.model.hidden[i] >= 1 && c.model.hidden[i] <= 65536, "model.hidden",
+         "width " + std::to_string(i) + " must be in [1, 65536]");
+  need(c.model.leaky_slope > 0 && c.model.leaky_slope < 1, "model.leaky_slope",
+       "must be in (0, 1)");
+  need(c.model.bn_eps > 0, "model.bn_eps", "must be > 0");
+  need(c.model.bn_momentum >= 0 && c.model.bn_momentum <= 1, "model.bn_momentum",
+       "must be in [0, 1]");
+  const auto& t = c.train;
+  need(t.steps >= 1, "train.steps", "must be >= 1");
+  need(t.batch >= 2, "train.batch", "must be >= 2 (BatchNorm needs two rows)");
+  need(t.batch <= (1 << 20), "train.batch", "must be <= 2^20");
+  need(std::isfinite(t.lr) && t.lr > 0, "train.lr", "must be > 0");
+  need(t.beta1 >= 0 && t.beta1 < 1, "train.beta1", "must be in [0, 1)");
+  need(t.beta2 >= 0 && t.beta2 < 1, "train.beta2", "must be in [0, 1)");
+  need(t.adam_eps > 0, "train.adam_eps", "must be > 0");
+  need(t.population >= 1 && t.population <= 4096, "train.population", "must be in [1, 4096]");
+  need(t.eval_every >= 0, "train.eval_every", "must be >= 0 (0: evaluate only at the end)");
+  need(t.eval_samples >= 8, "train.eval_samples", "must be >= 8");
+  need(t.eval_split > 0 && t.eval_split < 1, "train.eval_split", "must be in (0, 1)");
+  const double fit = std::round(t.eval_samples * t.eval_split);
+  need(fit >= g.d + 2 && t.eval_samples - fit >= 2, "train.eval_samples",
+       "too few samples to fit a probe with d + 1 parameters");
+}
+
+std::string to_toml(const Config& c) {
+  std::string out = "# xent resolved config: every key, as this run used it\n";
+  std::string section;
+  for (const auto& k : keys()) {
+    const size_t dot = k.name.find('.');
+    const std::string s = k.name.substr(0, dot);
+    if (s != section) {
+      out += (section.empty() ? "\n[" : "\n[") + s + "]\n";
+      section = s;
+    }
+    out += k.name.substr(dot + 1) + " = " + k.get(c) + "\n";
+  }
+  return out;
+}
+
+std::string config_keys_help() {
+  std::string out;
+  Config c;
+  for (const auto& k : keys()) out += "  " + k.name + " = " + k.get(c) + "\n";
+  return out;
+}
+
+}  // namespace xent

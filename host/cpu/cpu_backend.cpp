@@ -1,0 +1,102 @@
+// The reference backend: host memory, OpenBLAS GEMMs and the loops in host/cpu/<op>.cpp.
+#include "cpu/cpu_backend.h"
+
+#include <cblas.h>
+
+#include <cstdlib>
+#include <cstring>
+#include <new>
+#include <vector>
+
+#include "cpu/ops.h"
+
+namespace xent {
+
+CpuBackend::CpuBackend() {
+  // The encoder's GEMMs are small (1024 x 250 x 250): a second BLAS thread measured no faster
+  // and spent its time spinning in the kernel. One thread, unless the user says otherwise.
+  if (!std::getenv("OPENBLAS_NUM_THREADS")) openblas_set_num_threads(1);
+}
+
+void* CpuBackend::allocate(size_t bytes) {
+  // 64-byte alignment keeps OpenBLAS and vectorised loops on aligned loads.
+  void* p = std::aligned_alloc(64, (bytes + 63) / 64 * 64);
+  if (!p) throw std::bad_alloc();
+  return p;
+}
+void CpuBackend::release(void* p) { std::free(p); }
+void CpuBackend::upload(void* dst, const void* src, size_t bytes) { std::memcpy(dst, src, bytes); }
+void CpuBackend::download(void* dst, const void* src, size_t bytes) {
+  std::memcpy(dst, src, bytes);
+}
+void CpuBackend::zero(void* dst, size_t bytes) { std::memset(dst, 0, bytes); }
+void CpuBackend::copy(void* dst, const void* src, size_t bytes) { std::memcpy(dst, src, bytes); }
+
+void CpuBackend::linear_forward(const LinearShape& s, const float* x, const float* w,
+                                const float* b, float* y) {
+  cpu::linear_forward(s, x, w, b, y);
+}
+void CpuBackend::linear_backward(const LinearShape& s, const float* x, const float* w,
+                                 const float* dy, float* dx, float* dw, float* db) {
+  cpu::linear_backward(s, x, w, dy, dx, dw, db);
+}
+void CpuBackend::batchnorm_act_forward_train(const BatchNormShape& s, const float* h,
+                                             const float* gamma, const float* beta, float* a,
+                                             float* mean, float* rstd, float* running_mean,
+                                             float* running_var) {
+  cpu::batchnorm_act_forward_train(s, h, gamma, beta, a, mean, rstd, running_mean, running_var);
+}
+void CpuBackend::batchnorm_act_forward_eval(const BatchNormShape& s, const float* h,
+                                            const float* gamma, const float* beta,
+                                            const float* running_mean, const float* running_var,
+                                            float* a) {
+  cpu::batchnorm_act_forward_eval(s, h, gamma, beta, running_mean, running_var, a);
+}
+void CpuBackend::batchnorm_act_backward(const BatchNormShape& s, const float* h, const float* a,
+                                        const float* gamma, const float* mean, const float* rstd,
+                                        const float* da, float* dh, float* dgamma, float* dbeta) {
+  cpu::batchnorm_act_backward(s, h, a, gamma, mean, rstd, da, dh, dgamma, dbeta);
+}
+void CpuBackend::normalize_rows_forward(int64_t rows, int width, const float* x, float* y,
+                                        float* norms) {
+  cpu::normalize_rows_forward(rows, width, x, y, norms);
+}
+void CpuBackend::normalize_rows_backward(int64_t rows, int width, const float* y,
+                                         const float* norms, const float* dy, float* dx) {
+  cpu::normalize_rows_backward(rows, width, y, norms, dy, dx);
+}
+void CpuBackend::softmax_xent(const XentShape& s, float* logits, const int32_t* labels, float* loss,
+                              float* correct, bool grad) {
+  cpu::softmax_xent(s, logits, labels, loss, correct, grad);
+}
+void CpuBackend::adam(int64_t n, float* param, const float* grad, float* m, float* v,
+                      const AdamParams& a) {
+  cpu::adam(n, param, grad, m, v, a);
+}
+
+void CpuBackend::sample_latents(const std::vector<DgpParams>& params,
+                                const std::vector<uint64_t>& seeds, const float* centres,
+                                RngPurpose purpose, uint64_t first, int64_t n, float* z,
+                                int32_t* labels, int32_t* cluster) {
+  const int64_t K = static_cast<int64_t>(params.size());
+  for (int64_t k = 0; k < K; ++k) {
+    const DgpParams& p = params[k];
+    xent::sample_latents(p, centres + k * int64_t{p.clusters} * p.d, seeds[k], purpose, first, n,
+                         z + k * n * p.d, labels + k * n, cluster ? cluster + k * n : nullptr);
+  }
+}
+
+void CpuBackend::mixing_forward(int K, int layers, int d, const float* weights, const float* z,
+                                int64_t n, float* x) {
+  const int64_t per = int64_t{layers} * d * d;
+  for (int64_t k = 0; k < K; ++k)
+    xent::mixing_forward(weights + k * per, layers, d, z + k * n * d, n, x + k * n * d);
+}
+
+ProbeResult CpuBackend::probe(const float* features, int64_t n, int p, const float* targets, int q,
+                              double split, double scale) {
+  std::vector<double> f(features, features + n * p), t(targets, targets + n * q);
+  return probe_linear(f.data(), n, p, t.data(), q, split, scale);
+}
+
+}  // namespace xent

@@ -1,0 +1,135 @@
+#include "xent/trainer.h"
+
+#include <algorithm>
+
+namespace xent {
+
+Trainer::Trainer(Backend& b, const Config& c)
+    : b_(b), c_(c), K_(c.train.population), model_(b, c, c.train.batch) {
+  for (int k = 0; k < K_; ++k) {
+    seeds_.push_back(c.train.seed + static_cast<uint64_t>(k));
+    dgp_.push_back(c.dgp);
+  }
+  const DgpParams& g = c.dgp;
+  const int d = g.d;
+  const int64_t B = c.train.batch;
+  const int64_t C = g.classes();
+
+  // The frozen parts of each replica's DGP, drawn once on the host.
+  std::vector<float> centres, mixing;
+  for (int k = 0; k < K_; ++k) {
+    const auto ck = draw_centres(dgp_[k], seeds_[k]);
+    const auto mk = draw_mixing(dgp_[k], seeds_[k]);
+    centres.insert(centres.end(), ck.begin(), ck.end());
+    mixing.insert(mixing.end(), mk.begin(), mk.end());
+  }
+  centres_ = DeviceArray<float>(b_, centres.size());
+  centres_.upload(centres);
+  mixing_ = DeviceArray<float>(b_, mixing.size());
+  mixing_.upload(mixing);
+  // Class c's cluster vector: the centre of cluster c (supervised) or c mod |C| (DIET).
+  std::vector<float> cv(static_cast<size_t>(K_) * C * d);
+  for (int k = 0; k < K_; ++k)
+    for (int64_t cls = 0; cls < C; ++cls) {
+      const int64_t cl = cls % g.clusters;
+      std::copy_n(centres.begin() + (int64_t{k} * g.clusters + cl) * d, d,
+                  cv.begin() + (int64_t{k} * C + cls) * d);
+    }
+  class_vec_ = DeviceArray<float>(b_, cv.size());
+  class_vec_.upload(cv);
+
+  model_.init(seeds_);
+  z_ = DeviceArray<float>(b_, K_ * B * d);
+  x_ = DeviceArray<float>(b_, K_ * B * d);
+  labels_ = DeviceArray<int32_t>(b_, K_ * B);
+  m_ = DeviceArray<float>(b_, model_.num_params());
+  v_ = DeviceArray<float>(b_, model_.num_params());
+  b_.zero(m_.data(), m_.size() * sizeof(float));
+  b_.zero(v_.data(), v_.size() * sizeof(float));
+  loss_ = DeviceArray<float>(b_, K_);
+  b_.zero(loss_.data(), K_ * sizeof(float));
+
+  const int64_t n = c.train.eval_samples;
+  ez_ = DeviceArray<float>(b_, K_ * n * d);
+  ex_ = DeviceArray<float>(b_, K_ * n * d);
+  efeat_ = DeviceArray<float>(b_, K_ * n * d);
+  elabels_ = DeviceArray<int32_t>(b_, K_ * n);
+  eloss_ = DeviceArray<float>(b_, K_);
+  ecorrect_ = DeviceArray<float>(b_, K_);
+  b_.sample_latents(dgp_, seeds_, centres_.data(), RngPurpose::Eval, 0, n, ez_.data(),
+                    elabels_.data(), nullptr);
+  b_.mixing_forward(K_, g.mixing_layers, d, mixing_.data(), ez_.data(), n, ex_.data());
+}
+
+void Trainer::step() {
+  const int64_t B = c_.train.batch;
+  const int d = c_.dgp.d;
+  b_.sample_latents(dgp_, seeds_, centres_.data(), RngPurpose::Train,
+                    static_cast<uint64_t>(step_) * static_cast<uint64_t>(B), B, z_.data(),
+                    labels_.data(), nullptr);
+  b_.mixing_forward(K_, c_.dgp.mixing_layers, d, mixing_.data(), z_.data(), B, x_.data());
+  if (c_.model.normalize_head) model_.normalize_head();
+  float* logits = model_.forward(x_.data(), B, true);
+  b_.softmax_xent({K_, B, model_.classes()}, logits, labels_.data(), loss_.data(), nullptr, true);
+  model_.backward(x_.data(), B);
+  ++step_;
+  AdamParams a;
+  a.lr = static_cast<float>(c_.train.lr);
+  a.beta1 = static_cast<float>(c_.train.beta1);
+  a.beta2 = static_cast<float>(c_.train.beta2);
+  a.eps = static_cast<float>(c_.train.adam_eps);
+  a.step = step_;
+  b_.adam(model_.num_params(), model_.params(), model_.grads(), m_.data(), v_.data(), a);
+}
+
+std::vector<float> Trainer::last_loss() const { return loss_.download(); }
+
+std::vector<ReplicaMetrics> Trainer::evaluate() {
+  const int d = c_.dgp.d;
+  const int64_t n = c_.train.eval_samples;
+  const int64_t B = c_.train.batch;
+  const int64_t C = model_.classes();
+  if (c_.model.normalize_head) model_.normalize_head();
+  // The evaluation set runs through the model in chunks of one batch, so that it needs no
+  // activation memory beyond training's. Chunks are gathered replica by replica.
+  std::vector<double> loss_sum(K_, 0.0), hits(K_, 0.0);
+  for (int64_t first = 0; first < n; first += B) {
+    const int64_t rows = std::min(B, n - first);
+    for (int k = 0; k < K_; ++k) {
+      b_.copy(x_.data() + k * rows * d, ex_.data() + (k * n + first) * d, rows * d * sizeof(float));
+      b_.copy(labels_.data() + k * rows, elabels_.data() + k * n + first, rows * sizeof(int32_t));
+    }
+    float* logits = model_.forward(x_.data(), rows, false);
+    for (int k = 0; k < K_; ++k)
+      b_.copy(efeat_.data() + (k * n + first) * d, model_.features() + k * rows * d,
+              rows * d * sizeof(float));
+    b_.softmax_xent({K_, rows, C}, logits, labels_.data(), eloss_.data(), ecorrect_.data(), false);
+    const auto l = eloss_.download();
+    const auto h = ecorrect_.download();
+    for (int k = 0; k < K_; ++k) {
+      loss_sum[k] += static_cast<double>(l[k]) * static_cast<double>(rows);
+      hits[k] += h[k];
+    }
+  }
+  std::vector<ReplicaMetrics> out(K_);
+  for (int k = 0; k < K_; ++k) {
+    ReplicaMetrics& r = out[k];
+    const double split = c_.train.eval_split;
+    const ProbeResult z = b_.probe(efeat_.data() + k * n * d, n, d, ez_.data() + k * n * d, d,
+                                   split, 1.0 / dgp_[k].kappa);
+    r.r2_a = z.r2_a;
+    r.r2_o = z.r2_o;
+    r.mae_o = z.mae_o;
+    r.mcc = z.mcc;
+    const ProbeResult w =
+        b_.probe(model_.head() + k * C * d, C, d, class_vec_.data() + k * C * d, d, 0.5, 1.0);
+    r.r2_w = w.r2_a;
+    r.r2_o_w = w.r2_o;
+    r.mae_o_w = w.mae_o;
+    r.acc = hits[k] / static_cast<double>(n);
+    r.loss = loss_sum[k] / static_cast<double>(n);
+  }
+  return out;
+}
+
+}  // namespace xent

@@ -1,0 +1,162 @@
+// The op set every execution path implements. The trainer, evaluator and CLI are written once
+// against this interface; CpuBackend is the reference, CudaBackend (later) launches kernels.
+//
+// Population: every op carries a leading model dimension K. A tensor of shape [rows][cols]
+// per replica is stored as [K][rows][cols], replica after replica, so that K independent
+// models of one shape train in the same calls. Pointers are backend memory (host memory for
+// the CPU backend, device memory for CUDA); nothing here implies a synchronisation.
+#pragma once
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "xent/dgp.h"
+#include "xent/metrics.h"
+
+namespace xent {
+
+struct LinearShape {
+  int K = 1;
+  int64_t rows = 0;  // batch rows
+  int in = 0;
+  int out = 0;
+};
+
+struct BatchNormShape {
+  int K = 1;
+  int64_t rows = 0;
+  int width = 0;
+  float eps = 1e-5f;      // PyTorch BatchNorm1d default
+  float momentum = 0.1f;  // running = (1 - momentum) * running + momentum * batch statistic
+  float slope = 0.01f;    // LeakyReLU negative slope applied after the affine transform
+};
+
+struct XentShape {
+  int K = 1;
+  int64_t rows = 0;
+  int64_t classes = 0;
+};
+
+struct AdamParams {
+  float lr = 1e-3f;
+  float beta1 = 0.9f;
+  float beta2 = 0.999f;
+  float eps = 1e-8f;
+  int64_t step = 1;  // 1-based step number, for the bias corrections
+};
+
+class Backend {
+ public:
+  virtual ~Backend() = default;
+  virtual std::string name() const = 0;
+
+  // Memory. Fresh allocations hold unspecified values.
+  virtual void* allocate(size_t bytes) = 0;
+  virtual void release(void* p) = 0;
+  virtual void upload(void* dst, const void* src, size_t bytes) = 0;
+  virtual void download(void* dst, const void* src, size_t bytes) = 0;
+  virtual void zero(void* dst, size_t bytes) = 0;
+  // Copy within backend memory.
+  virtual void copy(void* dst, const void* src, size_t bytes) = 0;
+
+  // y = x W^T + b.  x [K][rows][in], W [K][out][in], b [K][out] or null, y [K][rows][out].
+  virtual void linear_forward(const LinearShape& s, const float* x, const float* w, const float* b,
+                              float* y) = 0;
+  // dx = dy W (skipped when dx is null), dW = dy^T x, db = column sums of dy (skipped when null).
+  virtual void linear_backward(const LinearShape& s, const float* x, const float* w,
+                               const float* dy, float* dx, float* dw, float* db) = 0;
+
+  // Training mode: a = LeakyReLU(gamma * (h - mean) * rstd + beta) with batch statistics;
+  // saves mean and rstd [K][width] for the backward pass and updates the running statistics
+  // (running variance uses the unbiased batch variance, as PyTorch does).
+  virtual void batchnorm_act_forward_train(const BatchNormShape& s, const float* h,
+                                           const float* gamma, const float* beta, float* a,
+                                           float* mean, float* rstd, float* running_mean,
+                                           float* running_var) = 0;
+  // Evaluation mode: the running statistics normalise.
+  virtual void batchnorm_act_forward_eval(const BatchNormShape& s, const float* h,
+                                          const float* gamma, const float* beta,
+                                          const float* running_mean, const float* running_var,
+                                          float* a) = 0;
+  // Gradients of the training-mode forward: dh from da; dgamma and dbeta [K][width].
+  virtual void batchnorm_act_backward(const BatchNormShape& s, const float* h, const float* a,
+                                      const float* gamma, const float* mean, const float* rstd,
+                                      const float* da, float* dh, float* dgamma, float* dbeta) = 0;
+
+  // y = x / ||x|| per row ([K * rows][width]); norms [K * rows] saved. y may alias x.
+  virtual void normalize_rows_forward(int64_t rows, int width, const float* x, float* y,
+                                      float* norms) = 0;
+  virtual void normalize_rows_backward(int64_t rows, int width, const float* y, const float* norms,
+                                       const float* dy, float* dx) = 0;
+
+  // Mean softmax cross-entropy per replica, loss [K]. When grad is true the logits are
+  // overwritten by d(loss)/d(logits) = (softmax - onehot) / rows. correct [K] (may be null)
+  // receives the number of rows whose arg-max is the label (as a float).
+  virtual void softmax_xent(const XentShape& s, float* logits, const int32_t* labels, float* loss,
+                            float* correct, bool grad) = 0;
+
+  // One Adam step (PyTorch semantics, no weight decay) over n parameters.
+  virtual void adam(int64_t n, float* param, const float* grad, float* m, float* v,
+                    const AdamParams& a) = 0;
+
+  // The DGP for K replicas: params[k], seeds[k], centres [K][clusters][d] (all replicas share
+  // the shape). z [K][n][d], labels [K][n], cluster [K][n] (may be null).
+  virtual void sample_latents(const std::vector<DgpParams>& params,
+                              const std::vector<uint64_t>& seeds, const float* centres,
+                              RngPurpose purpose, uint64_t first, int64_t n, float* z,
+                              int32_t* labels, int32_t* cluster) = 0;
+  // x = g(z) per replica; weights [K][layers][d][d].
+  virtual void mixing_forward(int K, int layers, int d, const float* weights, const float* z,
+                              int64_t n, float* x) = 0;
+
+  // Linear probe of one replica's features [n][p] against targets [n][q].
+  virtual ProbeResult probe(const float* features, int64_t n, int p, const float* targets, int q,
+                            double split, double scale) = 0;
+};
+
+// "cpu" (the reference) or, when built with CUDA and a GPU is present, "cuda". "auto" picks
+// cuda when available. Throws InputError for an unknown or unavailable device.
+std::unique_ptr<Backend> make_backend(const std::string& device);
+
+// Typed, owning backend memory.
+template <class T>
+class DeviceArray {
+ public:
+  DeviceArray() = default;
+  DeviceArray(Backend& b, size_t n) : b_(&b), n_(n) {
+    p_ = static_cast<T*>(n ? b.allocate(n * sizeof(T)) : nullptr);
+  }
+  DeviceArray(const DeviceArray&) = delete;
+  DeviceArray& operator=(const DeviceArray&) = delete;
+  DeviceArray(DeviceArray&& o) noexcept { swap(o); }
+  DeviceArray& operator=(DeviceArray&& o) noexcept {
+    swap(o);
+    return *this;
+  }
+  ~DeviceArray() {
+    if (p_) b_->release(p_);
+  }
+  T* data() { return p_; }
+  const T* data() const { return p_; }
+  size_t size() const { return n_; }
+  void upload(const std::vector<T>& h) { b_->upload(p_, h.data(), h.size() * sizeof(T)); }
+  std::vector<T> download() const {
+    std::vector<T> h(n_);
+    b_->download(h.data(), p_, n_ * sizeof(T));
+    return h;
+  }
+
+ private:
+  void swap(DeviceArray& o) {
+    std::swap(b_, o.b_);
+    std::swap(p_, o.p_);
+    std::swap(n_, o.n_);
+  }
+  Backend* b_ = nullptr;
+  T* p_ = nullptr;
+  size_t n_ = 0;
+};
+
+}  // namespace xent

@@ -1,0 +1,65 @@
+// A run's configuration: defaults, then a preset, then a TOML file, then --set overrides.
+// Every key has one dotted name ("dgp.kappa") used in files, on the command line and in the
+// resolved config.toml a run writes.
+#pragma once
+#include <cstdint>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "xent/dgp.h"
+
+namespace xent {
+
+struct ModelConfig {
+  std::vector<int> hidden;        // encoder hidden widths; empty = the paper's, from d
+  bool normalize_output = false;  // project f(x) onto the sphere
+  bool normalize_head = false;    // renormalise the rows of W before each step
+  float leaky_slope = 0.01f;
+  float bn_eps = 1e-5f;
+  float bn_momentum = 0.1f;
+  // The widths actually used: the paper's 10d, 50d, 50d, 50d, 50d, 10d unless given.
+  std::vector<int> widths(int d) const;
+};
+
+struct TrainConfig {
+  int64_t steps = 50000;
+  int batch = 1024;
+  double lr = 1e-3;
+  double beta1 = 0.9;
+  double beta2 = 0.999;
+  double adam_eps = 1e-8;
+  uint64_t seed = 0;          // replica k uses seed + k
+  int population = 1;         // K: independent replicas trained in the same launches
+  int64_t eval_every = 5000;  // 0: only at the end
+  int eval_samples = 8192;
+  double eval_split = 0.5;  // the first half fits the probes, the second half scores them
+};
+
+struct Config {
+  DgpParams dgp;
+  ModelConfig model;
+  TrainConfig train;
+};
+
+// The names of the built-in presets, with a one-line description each.
+std::vector<std::pair<std::string, std::string>> preset_list();
+
+// Builds a config. Throws InputError naming the key, file or preset on any problem.
+//   preset: "" for none; file: "" for none; sets: "key=value" strings (TOML values, or bare
+//   strings).
+Config load_config(const std::string& preset, const std::string& file,
+                   const std::vector<std::string>& sets);
+
+// Range checks (d >= 2, kappa > 0, batch > 0, ...). Throws InputError naming the key.
+void validate(const Config& c);
+
+// The resolved config as TOML, every key written.
+std::string to_toml(const Config& c);
+
+}  // namespace xent
+
+namespace xent {
+// Every key with its default, one per line, for --help.
+std::string config_keys_help();
+}  // namespace xent

@@ -1,0 +1,62 @@
+// The synthetic data generating process of the paper (DESIGN.md section 1).
+//
+// Random numbers: every draw comes from Philox4x32-10 keyed by the replica's seed, with a
+// stream (curand's "subsequence") per purpose and sample, so that a CUDA kernel calling
+// curand_init(seed, stream, 0, &state) reproduces the uniforms bit for bit.
+#pragma once
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace xent {
+
+enum class CentreDist { Uniform, Laplace, Normal };
+enum class Conditional { VonMisesFisher, Laplace, Normal };
+enum class LabelMode { Supervised, Diet };
+
+struct DgpParams {
+  int d = 5;           // latent dimension; latents live on S^(d-1)
+  int clusters = 100;  // |C|
+  CentreDist centres = CentreDist::Uniform;
+  double centre_scale = 1.0;  // scale of the Laplace / Normal around e1
+  Conditional conditional = Conditional::VonMisesFisher;
+  double kappa = 10.0;  // vMF concentration; Laplace/Normal conditionals use scale kappa/10
+  LabelMode labels = LabelMode::Supervised;
+  int64_t instances = 1000;  // N: DIET classes; index i has cluster i mod |C|
+  int mixing_layers = 4;
+  int mixing_cond_draws = 25000;  // draws that set the condition-number threshold
+  // Number of classes the head predicts: |C| when supervised, N for DIET.
+  int64_t classes() const { return labels == LabelMode::Supervised ? clusters : instances; }
+};
+
+// Stream purposes: the top bits of the Philox stream, so draws for different purposes never
+// share counters. A sample's stream is (purpose << 56) | index.
+enum class RngPurpose : uint64_t { Centres = 1, Mixing = 2, Train = 3, Eval = 4, Init = 5 };
+inline uint64_t rng_stream(RngPurpose p, uint64_t index) {
+  return (static_cast<uint64_t>(p) << 56) | (index & ((uint64_t{1} << 56) - 1));
+}
+
+// Cluster centres, [clusters][d], unit norm. Drawn once per replica on the host.
+std::vector<float> draw_centres(const DgpParams& p, uint64_t seed);
+
+// Mixing MLP weights, [layers][d][d] row-major (x_out = W x_in), each matrix U(-1,1) with
+// L2-normalised columns and condition number at most the minimum over mixing_cond_draws
+// draws. Drawn once per replica on the host.
+std::vector<float> draw_mixing(const DgpParams& p, uint64_t seed);
+
+// Samples n latents for one replica. Sample j uses stream rng_stream(purpose, first + j).
+//   z [n][d]: unit-norm latents; labels [n]: class in [0, classes()); cluster [n] (may be
+//   null): the cluster index of each sample.
+void sample_latents(const DgpParams& p, const float* centres, uint64_t seed, RngPurpose purpose,
+                    uint64_t first, int64_t n, float* z, int32_t* labels, int32_t* cluster);
+
+// x = g(z): layers of x <- W_l x with LeakyReLU(0.2) between layers, none after the last.
+void mixing_forward(const float* weights, int layers, int d, const float* z, int64_t n, float* x);
+
+// The inverse of mixing_forward (for tests and diagnostics), in double precision.
+void mixing_inverse(const float* weights, int layers, int d, const float* x, int64_t n, double* z);
+
+// Condition number (largest / smallest singular value) of a d x d row-major matrix.
+double condition_number(const double* a, int d);
+
+}  // namespace xent
