@@ -45,8 +45,9 @@ namespace xent {
 namespace {
 
 void check_params(const DgpParams& p) {
-  if (p.d < 2)
+  if (p.d < 2) {
     throw InputError("dgp: latent dimension d must be at least 2, got " + std::to_string(p.d));
+  }
   if (p.clusters < 1) {
     throw InputError("dgp: clusters must be at least 1, got " + std::to_string(p.clusters));
   }
