@@ -1,6 +1,9 @@
 #include "xent/trainer.h"
 
 #include <algorithm>
+#include <cmath>
+#include <stdexcept>
+#include <string>
 
 namespace xent {
 
@@ -112,6 +115,16 @@ std::vector<ReplicaMetrics> Trainer::evaluate() {
     }
   }
   std::vector<ReplicaMetrics> out(K_);
+  // A diverged replica has non-finite features; say so rather than letting the probe report
+  // them as if they were bad user input.
+  const std::vector<float> feats = efeat_.download();
+  for (int k = 0; k < K_; ++k)
+    for (int64_t i = 0; i < n * d; ++i)
+      if (!std::isfinite(feats[k * n * d + i]))
+        throw std::runtime_error("replica " + std::to_string(k) + " (seed " +
+                                 std::to_string(seeds_[k]) +
+                                 ") diverged: non-finite features at step " +
+                                 std::to_string(step_) + " (try a smaller train.lr)");
   for (int k = 0; k < K_; ++k) {
     ReplicaMetrics& r = out[k];
     const double split = c_.train.eval_split;

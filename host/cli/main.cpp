@@ -29,7 +29,8 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "xent: error: %s\n", e.what());
     return 2;
   } catch (const std::exception& e) {
-    std::fprintf(stderr, "xent: internal error: %s\n", e.what());
+    // Not the user's input: a diverged run, an exhausted machine, a bug. Still one line.
+    std::fprintf(stderr, "xent: error: %s\n", e.what());
     return 1;
   }
   return 0;

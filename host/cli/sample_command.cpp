@@ -58,6 +58,7 @@ void add_sample(CLI::App& app) {
   cmd->add_option("-n,--n", *n, "Number of samples")->required();
   cmd->add_option("-o,--out", *out, "Output directory")->required();
   cmd->add_flag("--force", *force, "Reuse an --out directory that already holds files");
+  cmd->footer(train_footer());
   cmd->callback([=] { run_sample(*o, *n, *out, *force); });
 }
 
