@@ -178,6 +178,7 @@ const std::vector<Key>& keys() {
           [](const Config& c) { return std::to_string(c.train.seed); }},
       XENT_INT_KEY("train.population", train.population),
       XENT_INT64_KEY("train.eval_every", train.eval_every),
+      XENT_INT64_KEY("train.checkpoint_every", train.checkpoint_every),
       XENT_INT_KEY("train.eval_samples", train.eval_samples),
       XENT_DOUBLE_KEY("train.eval_split", train.eval_split, double),
   };
@@ -352,6 +353,8 @@ void validate(const Config& c) {
   need(t.adam_eps > 0, "train.adam_eps", "must be > 0");
   need(t.population >= 1 && t.population <= 4096, "train.population", "must be in [1, 4096]");
   need(t.eval_every >= 0, "train.eval_every", "must be >= 0 (0: evaluate only at the end)");
+  need(t.checkpoint_every >= 0, "train.checkpoint_every",
+       "must be >= 0 (0: write a checkpoint only at the end)");
   need(t.eval_samples >= 8, "train.eval_samples", "must be >= 8");
   need(t.eval_split > 0 && t.eval_split < 1, "train.eval_split", "must be in (0, 1)");
   const double fit = std::round(t.eval_samples * t.eval_split);

@@ -1,28 +1,71 @@
 #include "files.h"
 
+#include <fcntl.h>
+#include <unistd.h>
+
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
 #include <system_error>
+#include <utility>
 
 #include "xent/error.h"
 
 namespace xent {
 
+AtomicFile::AtomicFile(std::string path) : path_(std::move(path)), tmp_(path_ + ".tmp") {
+  f_ = std::fopen(tmp_.c_str(), "wb");
+  if (!f_) throw InputError(path_ + ": cannot write (" + std::strerror(errno) + ")");
+}
+
+AtomicFile::~AtomicFile() {
+  if (f_) {
+    std::fclose(f_);
+    std::remove(tmp_.c_str());
+  }
+}
+
+void AtomicFile::fail(const std::string& what) {
+  const std::string why = errno ? std::string(" (") + std::strerror(errno) + ")" : "";
+  if (f_) std::fclose(f_);
+  f_ = nullptr;
+  std::remove(tmp_.c_str());
+  throw InputError(path_ + ": " + what + why);
+}
+
+void AtomicFile::write(const void* data, size_t bytes) {
+  errno = 0;
+  if (std::fwrite(data, 1, bytes, f_) != bytes) fail("write failed");
+}
+
+void AtomicFile::commit() {
+  errno = 0;
+  if (std::fflush(f_) != 0 || ::fsync(::fileno(f_)) != 0) fail("write failed");
+  const int rc = std::fclose(f_);
+  f_ = nullptr;
+  if (rc != 0) {
+    std::remove(tmp_.c_str());
+    throw InputError(path_ + ": write failed");
+  }
+  if (std::rename(tmp_.c_str(), path_.c_str()) != 0) {
+    const std::string why = std::strerror(errno);
+    std::remove(tmp_.c_str());
+    throw InputError(path_ + ": cannot rename into place (" + why + ")");
+  }
+  // Best effort: a file system that cannot sync a directory still has the renamed file.
+  const std::filesystem::path dir = std::filesystem::path(path_).parent_path();
+  const int fd = ::open(dir.empty() ? "." : dir.c_str(), O_RDONLY | O_DIRECTORY);
+  if (fd >= 0) {
+    ::fsync(fd);
+    ::close(fd);
+  }
+}
+
 void write_file_atomic(const std::string& path, const std::string& text) {
-  const std::string tmp = path + ".tmp";
-  std::FILE* f = std::fopen(tmp.c_str(), "wb");
-  if (!f) throw InputError(path + ": cannot write (" + std::strerror(errno) + ")");
-  const bool ok = std::fwrite(text.data(), 1, text.size(), f) == text.size() && std::fflush(f) == 0;
-  if (std::fclose(f) != 0 || !ok) {
-    std::remove(tmp.c_str());
-    throw InputError(path + ": write failed");
-  }
-  if (std::rename(tmp.c_str(), path.c_str()) != 0) {
-    std::remove(tmp.c_str());
-    throw InputError(path + ": cannot rename into place");
-  }
+  AtomicFile f(path);
+  f.write(text.data(), text.size());
+  f.commit();
 }
 
 void prepare_output_dir(const std::string& dir, bool force) {

@@ -1,11 +1,31 @@
 // Writing results so that a crash never leaves a file looking complete.
 #pragma once
+#include <cstddef>
+#include <cstdio>
 #include <string>
 
 namespace xent {
 
-// Writes text to path + ".tmp", flushes it and renames it over path.
-// Throws InputError naming the file when it cannot.
+// A file written to path + ".tmp" and renamed over path by commit(), after its data reached
+// the disk (fflush + fsync, then an fsync of the directory so that the rename itself
+// survives a power cut). Until commit() returns, path keeps its previous content; a file
+// destroyed without commit() removes its .tmp. Errors throw InputError naming path.
+class AtomicFile {
+ public:
+  explicit AtomicFile(std::string path);
+  AtomicFile(const AtomicFile&) = delete;
+  AtomicFile& operator=(const AtomicFile&) = delete;
+  ~AtomicFile();
+  void write(const void* data, size_t bytes);
+  void commit();
+
+ private:
+  [[noreturn]] void fail(const std::string& what);
+  std::string path_, tmp_;
+  std::FILE* f_ = nullptr;
+};
+
+// Writes text to path through an AtomicFile. Throws InputError naming the file when it cannot.
 void write_file_atomic(const std::string& path, const std::string& text);
 
 // Creates dir (and parents) for a run's outputs. When it already holds files and force is

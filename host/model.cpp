@@ -125,6 +125,13 @@ float* Model::forward(const float* x, int64_t rows, bool train) {
   return logits_.data();
 }
 
+std::vector<ParamTensor> Model::stat_tensors() const {
+  std::vector<ParamTensor> out;
+  for (size_t i = 0; i + 1 < layers_.size(); ++i)
+    out.push_back({"enc." + std::to_string(i) + ".bn", stat_off_[i], layers_[i].out});
+  return out;
+}
+
 const float* Model::features() const { return mc_.normalize_output ? fn_.data() : f_.data(); }
 
 const float* Model::head() const { return params_.data() + t(head_).offset; }

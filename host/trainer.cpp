@@ -4,6 +4,7 @@
 #include <cmath>
 #include <stdexcept>
 #include <string>
+#include <utility>
 
 namespace xent {
 
@@ -87,6 +88,54 @@ void Trainer::step() {
 
 std::vector<float> Trainer::last_loss() const { return loss_.download(); }
 
+std::vector<StateTensor> Trainer::state() {
+  std::vector<StateTensor> out;
+  const auto& ts = model_.tensors();
+  for (const auto& t : ts) out.push_back({t.name, model_.params() + t.offset, t.size});
+  for (const auto& t : ts) out.push_back({"adam.m." + t.name, m_.data() + t.offset, t.size});
+  for (const auto& t : ts) out.push_back({"adam.v." + t.name, v_.data() + t.offset, t.size});
+  for (const auto& t : model_.stat_tensors()) {
+    out.push_back({t.name + ".running_mean", model_.running_mean() + t.offset, t.size});
+    out.push_back({t.name + ".running_var", model_.running_var() + t.offset, t.size});
+  }
+  return out;
+}
+
+std::optional<Divergence> Trainer::find_nonfinite(bool params) {
+  auto found = [&](int k, const std::string& tensor) {
+    return Divergence{step_, k, seeds_[k], tensor};
+  };
+  const std::vector<float> loss = loss_.download();
+  std::optional<Divergence> loss_bad;
+  for (int k = 0; k < K_ && !loss_bad; ++k)
+    if (!std::isfinite(loss[k])) loss_bad = found(k, "loss");
+  // A bad loss ends the run, so the full download is affordable then and names the tensor.
+  if (!params && !loss_bad) return std::nullopt;
+  // Replica-major search, so that the replica reported is the first one that went bad; within
+  // it the first tensor in model order, which is usually where the blow-up surfaced.
+  std::vector<std::pair<StateTensor, std::vector<float>>> host;
+  // The Adam moments too: v squares the gradients and overflows before the parameters do.
+  for (const StateTensor& t : state()) {
+    std::vector<float> h(static_cast<size_t>(t.size) * K_);
+    b_.download(h.data(), t.data, h.size() * sizeof(float));
+    host.emplace_back(t, std::move(h));
+  }
+  for (int k = 0; k < K_; ++k) {
+    if (loss_bad && loss_bad->replica == k) break;
+    for (const auto& [t, h] : host)
+      for (int64_t i = 0; i < t.size; ++i)
+        if (!std::isfinite(h[k * t.size + i])) return found(k, t.name);
+  }
+  if (loss_bad) {
+    // Name the parameter that carries the damage when there is one: that is what to look at.
+    for (const auto& [t, h] : host)
+      for (int64_t i = 0; i < t.size; ++i)
+        if (!std::isfinite(h[loss_bad->replica * t.size + i]))
+          return found(loss_bad->replica, t.name);
+  }
+  return loss_bad;
+}
+
 std::vector<ReplicaMetrics> Trainer::evaluate() {
   const int d = c_.dgp.d;
   const int64_t n = c_.train.eval_samples;
@@ -121,10 +170,9 @@ std::vector<ReplicaMetrics> Trainer::evaluate() {
   for (int k = 0; k < K_; ++k)
     for (int64_t i = 0; i < n * d; ++i)
       if (!std::isfinite(feats[k * n * d + i]))
-        throw std::runtime_error("replica " + std::to_string(k) + " (seed " +
-                                 std::to_string(seeds_[k]) +
-                                 ") diverged: non-finite features at step " +
-                                 std::to_string(step_) + " (try a smaller train.lr)");
+        throw DivergedError("replica " + std::to_string(k) + " (seed " + std::to_string(seeds_[k]) +
+                            ") diverged: non-finite features at step " + std::to_string(step_) +
+                            " (try a smaller train.lr)");
   for (int k = 0; k < K_; ++k) {
     ReplicaMetrics& r = out[k];
     const double split = c_.train.eval_split;

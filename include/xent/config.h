@@ -32,6 +32,8 @@ struct TrainConfig {
   uint64_t seed = 0;          // replica k uses seed + k
   int population = 1;         // K: independent replicas trained in the same launches
   int64_t eval_every = 5000;  // 0: only at the end
+  // 0: only at the end. A run also writes one at step 0, so that it can always be resumed.
+  int64_t checkpoint_every = 5000;
   int eval_samples = 8192;
   double eval_split = 0.5;  // the first half fits the probes, the second half scores them
 };

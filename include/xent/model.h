@@ -41,6 +41,12 @@ class Model {
   float* grads() { return grads_.data(); }
   int64_t num_params() const { return total_; }  // all replicas
   const std::vector<ParamTensor>& tensors() const { return tensors_; }
+  // BatchNorm running statistics: "enc.<i>.bn" per hidden layer, offsets into running_mean()
+  // and running_var(), each stored [K][width] like the parameters. Checkpoints need them:
+  // they are state that evaluation reads but no gradient touches.
+  std::vector<ParamTensor> stat_tensors() const;
+  float* running_mean() { return running_mean_.data(); }
+  float* running_var() { return running_var_.data(); }
   const float* head() const;  // [K][classes][d]
   int K() const { return K_; }
   int64_t classes() const { return classes_; }

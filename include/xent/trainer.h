@@ -2,6 +2,9 @@
 #pragma once
 #include <cstdint>
 #include <memory>
+#include <optional>
+#include <stdexcept>
+#include <string>
 #include <vector>
 
 #include "xent/backend.h"
@@ -17,6 +20,27 @@ struct ReplicaMetrics {
   double acc = 0, loss = 0;                       // classifier on the evaluation set
 };
 
+// A run whose loss, parameters or features became NaN or infinite. The CLI exits with 3.
+struct DivergedError : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
+// Where a non-finite value was found: the first replica and tensor that holds one.
+struct Divergence {
+  int64_t step = 0;
+  int replica = 0;
+  uint64_t seed = 0;
+  std::string tensor;  // "loss" or a state tensor name (Trainer::state())
+};
+
+// A named part of the trainer's state in backend memory: K replicas of `size` floats, replica
+// k at data + k * size.
+struct StateTensor {
+  std::string name;
+  float* data;
+  int64_t size;
+};
+
 class Trainer {
  public:
   Trainer(Backend& b, const Config& c);
@@ -27,7 +51,24 @@ class Trainer {
   // The mean training loss of each replica at the last step (a copy from the backend).
   std::vector<float> last_loss() const;
 
+  // Everything a resumed run needs besides the config and steps_done(): the parameters (named
+  // as Model::tensors()), the Adam moments ("adam.m.<name>", "adam.v.<name>") and the
+  // BatchNorm running statistics ("enc.<i>.bn.running_mean", "...running_var"). The random
+  // state is implicit: step s draws its batch from Philox streams indexed by s * batch + i,
+  // and the evaluation set is drawn at construction, so a trainer built from the same config
+  // with this state and set_steps_done(s) continues bit for bit.
+  std::vector<StateTensor> state();
+  void set_steps_done(int64_t step) { step_ = step; }
+
+  // The first non-finite value in the last step's loss and, when `params` is set or the loss
+  // is bad, in the parameters, Adam moments and running statistics (a full download: ask for
+  // it at evaluations and checkpoints, not every step). A bad loss is reported under the name
+  // of the first non-finite tensor of its replica when there is one.
+  std::optional<Divergence> find_nonfinite(bool params);
+
   int64_t steps_done() const { return step_; }
+  const Config& config() const { return c_; }
+  Backend& backend() { return b_; }
   uint64_t seed(int k) const { return seeds_[k]; }
   Model& model() { return model_; }
 
