@@ -252,8 +252,9 @@ Checkpoint parse_checkpoint(const std::vector<char>& b, const std::string& path)
       elems *= static_cast<uint64_t>(dim);
     }
     t.data.resize(elems);
-    std::memcpy(t.data.data(), src.need(elems * sizeof(float), "tensor data"),
-                elems * sizeof(float));
+    const void* bytes = src.need(elems * sizeof(float), "tensor data");
+    // memcpy with a null pointer is undefined even for zero bytes (UBSan reports it).
+    if (elems > 0) std::memcpy(t.data.data(), bytes, elems * sizeof(float));
     ck.tensors.push_back(std::move(t));
   }
   if (src.left() != 0) src.malformed(std::to_string(src.left()) + " bytes after the last tensor");

@@ -1,0 +1,13 @@
+// Compiles the emulator's test kernels with nvcc for the GPU: compat.cuh must serve both
+// compilers, and g++ accepts device code that nvcc rejects. Built only, never run here.
+#include "simt_kernels.cuh"
+
+namespace simt_test {
+
+// The launch wrapper's nvcc side, with a conversion at the call as in a real launch.
+void launch_axpy_for_nvcc(int n, float a, const float* x, float* y, cudaStream_t stream) {
+  xent::launch(axpy, dim3(4), dim3(128), 0, stream)(n, a, x, y);
+  xent::launch(tree_sum, 2, 64, 64 * sizeof(float), stream)(x, static_cast<short>(n), y);
+}
+
+}  // namespace simt_test
