@@ -19,6 +19,7 @@
 
 #include "cpu/cpu_backend.h"
 #include "files.h"
+#include "run_xent.h"
 #include "xent/error.h"
 #include "xent/trainer.h"
 
@@ -252,20 +253,8 @@ TEST(Checkpoint, FindsAnInjectedNaNByReplicaAndTensor) {
 
 // ---- the CLI ----
 
-struct Result {
-  int code;
-  std::string err;
-};
-
-Result xent(const std::string& args) {
-  const std::string cmd = std::string(XENT_BINARY) + " " + args + " 2>&1 >/dev/null";
-  FILE* p = popen(cmd.c_str(), "r");
-  std::string out;
-  std::array<char, 512> buf;
-  while (fgets(buf.data(), buf.size(), p)) out += buf.data();
-  const int status = pclose(p);
-  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, out};
-}
+using Result = xent::test::XentResult;
+Result xent(const std::string& args) { return xent::test::run_xent(args); }
 
 const std::string kSmall =
     " -q --set train.batch=32 --set model.hidden=[8,16] --set train.eval_samples=128"

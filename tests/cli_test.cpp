@@ -1,32 +1,20 @@
 // The xent binary on bad input: a one-line error naming the key or file, exit code 2, and no
 // results left behind that look complete.
 #include <gtest/gtest.h>
-#include <sys/wait.h>
 
-#include <array>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <string>
 
+#include "run_xent.h"
+
 namespace {
 
 namespace fs = std::filesystem;
 
-struct Result {
-  int code;
-  std::string err;
-};
-
-Result xent(const std::string& args) {
-  const std::string cmd = std::string(XENT_BINARY) + " " + args + " 2>&1 >/dev/null";
-  FILE* p = popen(cmd.c_str(), "r");
-  std::string out;
-  std::array<char, 512> buf;
-  while (fgets(buf.data(), buf.size(), p)) out += buf.data();
-  const int status = pclose(p);
-  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, out};
-}
+using Result = xent::test::XentResult;
+Result xent(const std::string& args) { return xent::test::run_xent(args); }
 
 fs::path scratch(const std::string& name) {
   const fs::path p = fs::temp_directory_path() / ("xent_cli_test_" + name);
