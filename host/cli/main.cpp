@@ -25,6 +25,10 @@ int main(int argc, char** argv) {
     // CLI11's own codes are not meaningful to scripts: every usage error exits with 2.
     app.exit(e);
     return 2;
+  } catch (const xent::DivergedError& e) {
+    // Its own status, so that scripts can tell a diverged run from bad input.
+    std::fprintf(stderr, "xent: error: %s\n", e.what());
+    return 3;
   } catch (const xent::InputError& e) {
     std::fprintf(stderr, "xent: error: %s\n", e.what());
     return 2;

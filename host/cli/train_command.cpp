@@ -302,14 +302,7 @@ void add_train(CLI::App& app) {
               "1 anything else.\n");
   cmd->callback([a] {
     if (a->resume.empty() && a->o.preset.empty() && a->o.config.empty()) a->o.preset = "default";
-    try {
-      run_train(*a);
-    } catch (const DivergedError& e) {
-      // main maps exceptions to 1 or 2; a diverged run has its own status for scripts.
-      std::fprintf(stderr, "xent: error: %s\n", e.what());
-      std::fflush(stderr);
-      std::exit(3);
-    }
+    run_train(*a);
   });
 }
 

@@ -10,4 +10,9 @@ struct InputError : std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
+// A run whose loss, parameters or features became NaN or infinite. The CLI exits with 3.
+struct DivergedError : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
 }  // namespace xent

@@ -9,6 +9,7 @@
 
 #include "xent/backend.h"
 #include "xent/config.h"
+#include "xent/error.h"
 #include "xent/model.h"
 
 namespace xent {
@@ -18,11 +19,6 @@ struct ReplicaMetrics {
   double r2_a = 0, r2_o = 0, mae_o = 0, mcc = 0;  // f(x) -> z
   double r2_w = 0, r2_o_w = 0, mae_o_w = 0;       // rows of W -> cluster vectors (r2_w: intercept)
   double acc = 0, loss = 0;                       // classifier on the evaluation set
-};
-
-// A run whose loss, parameters or features became NaN or infinite. The CLI exits with 3.
-struct DivergedError : std::runtime_error {
-  using std::runtime_error::runtime_error;
 };
 
 // Where a non-finite value was found: the first replica and tensor that holds one.
