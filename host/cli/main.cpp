@@ -29,11 +29,14 @@ int main(int argc, char** argv) {
     // Its own status, so that scripts can tell a diverged run from bad input.
     std::fprintf(stderr, "xent: error: %s\n", e.what());
     return 3;
+  } catch (const xent::DeviceError& e) {
+    std::fprintf(stderr, "xent: device error: %s\n", e.what());
+    return 4;
   } catch (const xent::InputError& e) {
     std::fprintf(stderr, "xent: error: %s\n", e.what());
     return 2;
   } catch (const std::exception& e) {
-    // Not the user's input: a diverged run, an exhausted machine, a bug. Still one line.
+    // Not the user's input: an exhausted machine, a bug. Still one line.
     std::fprintf(stderr, "xent: error: %s\n", e.what());
     return 1;
   }

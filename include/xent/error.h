@@ -15,4 +15,10 @@ struct DivergedError : std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
+// A failure of the GPU or its runtime (a launch, an allocation, a copy): what() names the call
+// or kernel and CUDA's error. The CLI exits with 4.
+struct DeviceError : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
 }  // namespace xent

@@ -1,0 +1,100 @@
+// What a kernel test (tests/<op>_kernel_test.cpp) needs to run the same assertions twice: in
+// xent_tests, against the kernels compiled for the SIMT emulator (XENT_EMULATED), and in
+// xent_gpu_tests, against the nvcc-compiled kernels on a real GPU. The reference is always the
+// CPU backend's op (host/cpu/ops.h).
+#pragma once
+#if defined(XENT_EMULATED)
+#include "../host/simt/simt.h"  // the emulator's runtime, under CUDA's names
+#else
+#include <cuda_runtime.h>
+#endif
+
+#include <gtest/gtest.h>
+
+#include <cstdint>
+#include <cstring>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+namespace xent::test {
+
+// Where the kernels run, for messages.
+inline const char* kernel_target() {
+#if defined(XENT_EMULATED)
+  return "SIMT emulator";
+#else
+  return "GPU";
+#endif
+}
+
+// Empty when a device can run kernels, else why not (only a real GPU can be missing).
+inline std::string missing_device() {
+  int count = 0;
+  const cudaError_t e = cudaGetDeviceCount(&count);
+  if (e != cudaSuccess) return std::string("no CUDA device: ") + cudaGetErrorString(e);
+  if (count == 0) return "no CUDA device";
+  return "";
+}
+
+// First statement of every kernel test: skips with the reason when no device is present.
+#define XENT_REQUIRE_DEVICE()                                                         \
+  do {                                                                                \
+    const std::string xent_missing = ::xent::test::missing_device();                  \
+    if (!xent_missing.empty()) GTEST_SKIP() << xent_missing << "; the GPU run skips"; \
+  } while (0)
+
+// Device memory holding a copy of host data; the test reads it back with download().
+template <typename T>
+class DeviceVector {
+ public:
+  explicit DeviceVector(size_t n) : n_(n) {
+    if (n_ && cudaMalloc(reinterpret_cast<void**>(&p_), n_ * sizeof(T)) != cudaSuccess)
+      throw std::runtime_error("cudaMalloc failed");
+  }
+  explicit DeviceVector(const std::vector<T>& host) : DeviceVector(host.size()) { upload(host); }
+  ~DeviceVector() {
+    if (p_) cudaFree(p_);
+  }
+  DeviceVector(const DeviceVector&) = delete;
+  DeviceVector& operator=(const DeviceVector&) = delete;
+
+  T* get() const { return p_; }
+  size_t size() const { return n_; }
+  void upload(const std::vector<T>& host) {
+    if (host.size() != n_) throw std::runtime_error("DeviceVector::upload: size mismatch");
+    if (n_ && cudaMemcpy(p_, host.data(), n_ * sizeof(T), cudaMemcpyHostToDevice) != cudaSuccess)
+      throw std::runtime_error("cudaMemcpy to the device failed");
+  }
+  // Synchronises: a kernel's own failure surfaces here.
+  std::vector<T> download() const {
+    std::vector<T> out(n_);
+    if (n_ && cudaMemcpy(out.data(), p_, n_ * sizeof(T), cudaMemcpyDeviceToHost) != cudaSuccess)
+      throw std::runtime_error(std::string("cudaMemcpy from the device failed: ") +
+                               cudaGetErrorString(cudaGetLastError()));
+    return out;
+  }
+
+ private:
+  size_t n_;
+  T* p_ = nullptr;
+};
+
+// Whether the kernels were compiled by g++ for the emulator. Then a kernel that evaluates its
+// CPU twin's expression in the same order gives the same bits (g++ on x86-64 does not contract
+// a * b + c into an FMA); nvcc does contract, so on a GPU the same code differs in the last
+// bits, and tests compare with tolerances that say so.
+constexpr bool kEmulated =
+#if defined(XENT_EMULATED)
+    true;
+#else
+    false;
+#endif
+
+inline uint32_t float_bits(float f) {
+  uint32_t b = 0;
+  std::memcpy(&b, &f, sizeof b);
+  return b;
+}
+
+}  // namespace xent::test
