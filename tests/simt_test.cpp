@@ -245,6 +245,18 @@ TEST(Simt, GraphCaptureRecordsAndReplaysLaunchesAndCopies) {
   ASSERT_EQ(cudaStreamBeginCapture(stream, cudaStreamCaptureModeGlobal), cudaSuccess);
   xent::launch(simt_test::add_one, 3, 128, 0, stream)(x.get(), kN);
   xent::launch(simt_test::add_one, 3, 128, 0, stream)(x.get(), kN);
+  // A host function between the launches: the CPU BLAS that stands in for cuBLAS under the
+  // emulator is captured this way. It must see both launches' effect, at every replay.
+  struct Seen {
+    const float* x;
+    std::vector<float> first;
+  } seen{x.get(), {}};
+  ASSERT_EQ(
+      cudaLaunchHostFunc(
+          stream,
+          [](void* p) { static_cast<Seen*>(p)->first.push_back(static_cast<Seen*>(p)->x[0]); },
+          &seen),
+      cudaSuccess);
   ASSERT_EQ(
       cudaMemcpyAsync(copy.get(), x.get(), kN * sizeof(float), cudaMemcpyDeviceToDevice, stream),
       cudaSuccess);
@@ -256,6 +268,7 @@ TEST(Simt, GraphCaptureRecordsAndReplaysLaunchesAndCopies) {
   ASSERT_EQ(cudaGetLastError(), cudaSuccess);
   // Captured, not run.
   for (float v : x.download()) ASSERT_EQ(v, 0.0f);
+  EXPECT_TRUE(seen.first.empty());
   cudaGraphExec_t exec = nullptr;
   ASSERT_EQ(cudaGraphInstantiate(&exec, graph, 0), cudaSuccess);
   for (int replay = 1; replay <= 3; ++replay) {
@@ -264,6 +277,8 @@ TEST(Simt, GraphCaptureRecordsAndReplaysLaunchesAndCopies) {
     const float expected = 2.0f * static_cast<float>(replay);
     for (float v : x.download()) ASSERT_EQ(v, expected);
     for (float v : copy.download()) ASSERT_EQ(v, expected);
+    ASSERT_EQ(seen.first.size(), static_cast<size_t>(replay));
+    EXPECT_EQ(seen.first.back(), expected);
   }
   EXPECT_EQ(cudaGraphExecDestroy(exec), cudaSuccess);
   EXPECT_EQ(cudaGraphDestroy(graph), cudaSuccess);

@@ -37,6 +37,7 @@
 #define cudaEventQuery xent_simt_cudaEventQuery
 #define cudaEventSynchronize xent_simt_cudaEventSynchronize
 #define cudaEventElapsedTime xent_simt_cudaEventElapsedTime
+#define cudaLaunchHostFunc xent_simt_cudaLaunchHostFunc
 #define cudaGraphInstantiate xent_simt_cudaGraphInstantiate
 #define cudaGraphLaunch xent_simt_cudaGraphLaunch
 #define cudaGraphExecDestroy xent_simt_cudaGraphExecDestroy

@@ -373,6 +373,12 @@ cudaError_t cudaEventElapsedTime(float* ms, cudaEvent_t start, cudaEvent_t end) 
   return cudaSuccess;
 }
 
+cudaError_t cudaLaunchHostFunc(cudaStream_t stream, cudaHostFn_t fn, void* userData) {
+  if (fn == nullptr) return fail(cudaErrorInvalidValue);
+  // A host node: runs in stream order now, or at every replay of the captured graph.
+  return xent::simt::submit(stream, [fn, userData] { fn(userData); });
+}
+
 cudaError_t cudaGraphInstantiate(cudaGraphExec_t* exec, cudaGraph_t graph, unsigned long long) {
   if (exec == nullptr || graph == nullptr) return fail(cudaErrorInvalidValue);
   *exec = new CUgraphExec_st{graph->nodes};
