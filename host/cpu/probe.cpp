@@ -224,6 +224,8 @@ std::vector<int> hungarian_max(const std::vector<double>& w, int n) {
 // Mean |r| over the min(p, q) pairs of a one-to-one matching that maximises the sum of |r|. The
 // rectangular problem is padded to square with zero weights, which any matching may take freely,
 // so the real pairs of the optimum are an optimal rectangular matching.
+}  // namespace
+
 double matched_mean_abs_corr(const std::vector<double>& r, int p, int q) {
   const int n = std::max(p, q);
   std::vector<double> w(static_cast<size_t>(n) * n, 0.0);
@@ -240,7 +242,7 @@ double matched_mean_abs_corr(const std::vector<double>& r, int p, int q) {
   return sum / std::min(p, q);
 }
 
-double mean_sv_error(const std::vector<double>& map, int p, int q, double scale) {
+double singular_value_error(const std::vector<double>& map, int p, int q, double scale) {
   std::vector<double> a(static_cast<size_t>(p) * q);
   for (int j = 0; j < p; ++j) {
     for (int k = 0; k < q; ++k)
@@ -258,10 +260,7 @@ double mean_sv_error(const std::vector<double>& map, int p, int q, double scale)
   return sum / k_min;
 }
 
-}  // namespace
-
-ProbeResult probe_linear(const double* features, int64_t n, int p, const double* targets, int q,
-                         double split, double scale) {
+ProbeRows probe_rows(int64_t n, int p, int q, double split, double scale) {
   if (n < 2) throw InputError("probe: need at least 2 rows, got " + std::to_string(n));
   if (p < 1) throw InputError("probe: features have no columns");
   if (q < 1) throw InputError("probe: targets have no columns");
@@ -276,16 +275,65 @@ ProbeResult probe_linear(const double* features, int64_t n, int p, const double*
   if (!(scale >= 0) || !std::isfinite(scale)) {
     throw InputError("probe: scale must be finite and >= 0, got " + fmt_value(scale));
   }
+  // Keep this rule in step with the comment in metrics.h (and the CLI's report of it).
+  ProbeRows rows;
+  rows.fit_end = split >= 1 ? n : std::llround(static_cast<double>(n) * split);
+  rows.score_begin = rows.fit_end;
+  if (split >= 1 || rows.fit_end < p + 1 || n - rows.fit_end < p + 1) {
+    rows.fit_end = n;
+    rows.score_begin = 0;
+  }
+  return rows;
+}
+
+std::vector<double> least_squares_from_gram(const double* gram, int p, int q) {
+  const int w = p + q;
+  std::vector<double> xx(static_cast<size_t>(p) * p), eig(p);
+  for (int i = 0; i < p; ++i)
+    for (int j = 0; j < p; ++j) xx[static_cast<size_t>(i) * p + j] = gram[i * w + j];
+  const lapack_int info = LAPACKE_dsyevd(LAPACK_ROW_MAJOR, 'V', 'U', p, xx.data(), p, eig.data());
+  if (info != 0) {
+    throw std::runtime_error("probe: LAPACK dsyevd failed (info " + std::to_string(info) + ")");
+  }
+  // map = V diag(1/eig) V^T X^T Y over the kept directions; columns of xx are eigenvectors.
+  const double cut = eig[p - 1] * p * std::numeric_limits<double>::epsilon();
+  std::vector<double> map(static_cast<size_t>(p) * q, 0.0), proj(q);
+  for (int e = 0; e < p; ++e) {
+    if (!(eig[e] > cut)) continue;
+    for (int k = 0; k < q; ++k) {
+      double s = 0;
+      for (int i = 0; i < p; ++i) s += xx[static_cast<size_t>(i) * p + e] * gram[i * w + p + k];
+      proj[k] = s / eig[e];
+    }
+    for (int i = 0; i < p; ++i)
+      for (int k = 0; k < q; ++k)
+        map[static_cast<size_t>(i) * q + k] += xx[static_cast<size_t>(i) * p + e] * proj[k];
+  }
+  return map;
+}
+
+double r2_from_sums(const double* ss_res, const double* ss_tot, const double* ymean, int q,
+                    int64_t m) {
+  double sum = 0;
+  for (int k = 0; k < q; ++k) {
+    if (ss_tot[k] == 0) {
+      // mean_r2's rule for a constant target (see there).
+      const double tol = 1e-9 * std::abs(ymean[k]);
+      sum += ss_res[k] <= static_cast<double>(m) * tol * tol ? 1.0 : 0.0;
+    } else {
+      sum += 1.0 - ss_res[k] / ss_tot[k];
+    }
+  }
+  return sum / q;
+}
+
+ProbeResult probe_linear(const double* features, int64_t n, int p, const double* targets, int q,
+                         double split, double scale) {
+  const ProbeRows rows = probe_rows(n, p, q, split, scale);
   check_finite(features, n, p, "features");
   check_finite(targets, n, q, "targets");
-
-  // Keep this rule in step with the comment in metrics.h (and the CLI's report of it).
-  int64_t n_fit = split >= 1 ? n : std::llround(static_cast<double>(n) * split);
-  int64_t score_begin = n_fit;
-  if (split >= 1 || n_fit < p + 1 || n - n_fit < p + 1) {
-    n_fit = n;
-    score_begin = 0;
-  }
+  const int64_t n_fit = rows.fit_end;
+  const int64_t score_begin = rows.score_begin;
   const int64_t n_score = n - score_begin;
   const double* fx = features;
   const double* fy = targets;
@@ -308,7 +356,7 @@ ProbeResult probe_linear(const double* features, int64_t n, int p, const double*
   res.r2_a = mean_r2(sx, sy, n_score, p, q, map_a, xmean, ymean);
   const std::vector<double> map_o = least_squares(fx, fy, n_fit, p, q, zx, zy);
   res.r2_o = mean_r2(sx, sy, n_score, p, q, map_o, zx, zy);
-  res.mae_o = mean_sv_error(map_o, p, q, scale);
+  res.mae_o = singular_value_error(map_o, p, q, scale);
   res.mcc = matched_mean_abs_corr(correlations(sx, sy, n_score, p, q), p, q);
   return res;
 }
