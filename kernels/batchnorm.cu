@@ -1,0 +1,228 @@
+// BatchNorm1d + LeakyReLU. A block owns 32 columns of one replica: each warp reads 32
+// consecutive floats of a row (coalesced), and the 32 warps stride over the rows. The column
+// statistics never leave the block, so one launch per op needs no scratch and no atomics. At
+// K = 1 the grid is only a few blocks (width / 32), so the blocks are as large as CUDA allows:
+// a batch of 1024 rows is one round of 32 runs, all in flight at once.
+//
+// The reductions reproduce the CPU twin's arithmetic exactly: runs of 32 rows (counted from
+// row 0) summed in float, the runs folded into a double in row order. Each warp sums one run
+// per round and warp 0 folds the round's runs in order. Products that the CPU rounds before an
+// add go through __fmul_rn / __dmul_rn, which nvcc never contracts into an FMA.
+#include "compat.cuh"
+//
+#include <algorithm>
+
+#include "batchnorm.h"
+#include "check.cuh"
+
+namespace xent::kernels {
+namespace {
+
+constexpr int kTile = 32;       // columns per block, one per lane
+constexpr int kGroups = 32;     // warps per block, each a group of rows
+constexpr int kRun = 32;        // rows summed in float before the double fold (the CPU's kBlock)
+constexpr int kEvalGroups = 8;  // warps per block in the element-wise eval pass
+constexpr int kEvalRows = 64;   // rows per block in the element-wise eval pass
+
+__device__ __forceinline__ double dmul_rn(double x, double y) {
+#if defined(__CUDACC__)
+  return __dmul_rn(x, y);
+#else
+  return x * y;
+#endif
+}
+
+__device__ __forceinline__ float leaky(float v, float slope) {
+  return v * (v > 0.0f ? 1.0f : slope);
+}
+
+// N column sums over rows [0, rows) in the CPU's order; term(r, run) adds row r's N values to
+// run[]. The totals are valid in warp 0 (threadIdx.y == 0) only. Every thread must call it.
+template <int N, typename Term>
+__device__ __forceinline__ void column_sums(int64_t rows, bool active, Term term,
+                                            float (*part)[kGroups][kTile], double* total) {
+  const int tx = static_cast<int>(threadIdx.x), ty = static_cast<int>(threadIdx.y);
+  for (int i = 0; i < N; ++i) total[i] = 0.0;
+  constexpr int64_t kRound = int64_t{kRun} * kGroups;
+  for (int64_t base = 0; base < rows; base += kRound) {
+    const int64_t r0 = base + int64_t{ty} * kRun;
+    const int64_t r1 = r0 + kRun < rows ? r0 + kRun : rows;
+    float run[N];
+    for (int i = 0; i < N; ++i) run[i] = 0.0f;
+    if (active)
+      for (int64_t r = r0; r < r1; ++r) term(r, run);
+    for (int i = 0; i < N; ++i) part[i][ty][tx] = run[i];
+    __syncthreads();
+    if (ty == 0)
+      for (int g = 0; g < kGroups && base + int64_t{g} * kRun < rows; ++g)
+        for (int i = 0; i < N; ++i) total[i] += part[i][g][tx];
+    __syncthreads();
+  }
+}
+
+// grid (column tiles, K), block (kTile, kGroups).
+__global__ void __launch_bounds__(kTile* kGroups)
+    bn_act_train(BatchNormShape s, const float* h, const float* gamma, const float* beta, float* a,
+                 float* mean, float* rstd, float* running_mean, float* running_var) {
+  __shared__ float part[1][kGroups][kTile];
+  __shared__ float s_mean[kTile], s_scale[kTile], s_shift[kTile];
+  const int tx = static_cast<int>(threadIdx.x), ty = static_cast<int>(threadIdx.y);
+  const int w = s.width;
+  const int64_t n = s.rows;
+  const int col = static_cast<int>(blockIdx.x) * kTile + tx;
+  const bool active = col < w;
+  const int64_t p = static_cast<int64_t>(blockIdx.y) * w + col;      // per-column vectors
+  const int64_t o = static_cast<int64_t>(blockIdx.y) * n * w + col;  // column start in h, a
+  double total[1];
+
+  column_sums<1>(
+      n, active, [&](int64_t r, float* run) { run[0] += h[o + r * w]; }, part, total);
+  if (ty == 0 && active) s_mean[tx] = static_cast<float>(total[0] / static_cast<double>(n));
+  __syncthreads();
+  const float mf = active ? s_mean[tx] : 0.0f;
+
+  // Two passes: the variance about the mean, as the CPU computes it.
+  column_sums<1>(
+      n, active,
+      [&](int64_t r, float* run) {
+        const float v = h[o + r * w] - mf;
+        run[0] += __fmul_rn(v, v);
+      },
+      part, total);
+  if (ty == 0 && active) {
+    const double var = total[0] / static_cast<double>(n);
+    const float rs = static_cast<float>(1.0 / sqrt(var + static_cast<double>(s.eps)));
+    mean[p] = mf;
+    rstd[p] = rs;
+    const double unbiased = n > 1 ? total[0] / static_cast<double>(n - 1) : var;
+    // The CPU's types exactly: momentum * mean is a float product, the rest is double.
+    const double m = s.momentum;
+    running_mean[p] = static_cast<float>(dmul_rn(1.0 - m, running_mean[p]) +
+                                         static_cast<double>(s.momentum * mf));
+    running_var[p] = static_cast<float>(dmul_rn(1.0 - m, running_var[p]) + dmul_rn(m, unbiased));
+    const float scale = gamma[p] * rs;
+    s_scale[tx] = scale;
+    s_shift[tx] = beta[p] - __fmul_rn(mf, scale);
+  }
+  __syncthreads();
+  if (!active) return;
+  const float scale = s_scale[tx], shift = s_shift[tx];
+  for (int64_t r = ty; r < n; r += kGroups)
+    a[o + r * w] = leaky(__fmul_rn(h[o + r * w], scale) + shift, s.slope);
+}
+
+// grid (column tiles, row tiles, K), block (kTile, kEvalGroups): element-wise, so the rows
+// spread over blocks too.
+__global__ void __launch_bounds__(kTile* kEvalGroups)
+    bn_act_eval(BatchNormShape s, const float* h, const float* gamma, const float* beta,
+                const float* running_mean, const float* running_var, float* a) {
+  const int w = s.width;
+  const int64_t n = s.rows;
+  const int col = static_cast<int>(blockIdx.x) * kTile + static_cast<int>(threadIdx.x);
+  if (col >= w) return;
+  const int64_t p = static_cast<int64_t>(blockIdx.z) * w + col;
+  const int64_t o = static_cast<int64_t>(blockIdx.z) * n * w + col;
+  const float scale = gamma[p] / sqrtf(running_var[p] + s.eps);
+  const float shift = beta[p] - __fmul_rn(running_mean[p], scale);
+  for (int64_t r0 = static_cast<int64_t>(blockIdx.y) * kEvalRows; r0 < n;
+       r0 += static_cast<int64_t>(gridDim.y) * kEvalRows) {
+    const int64_t r1 = r0 + kEvalRows < n ? r0 + kEvalRows : n;
+    for (int64_t r = r0 + threadIdx.y; r < r1; r += kEvalGroups)
+      a[o + r * w] = leaky(__fmul_rn(h[o + r * w], scale) + shift, s.slope);
+  }
+}
+
+// grid (column tiles, K), block (kTile, kGroups).
+__global__ void __launch_bounds__(kTile* kGroups)
+    bn_act_backward(BatchNormShape s, const float* h, const float* a, const float* gamma,
+                    const float* mean, const float* rstd, const float* da, float* dh, float* dgamma,
+                    float* dbeta) {
+  __shared__ float part[2][kGroups][kTile];
+  __shared__ float s_coef[kTile], s_mb[kTile], s_mg[kTile];
+  const int tx = static_cast<int>(threadIdx.x), ty = static_cast<int>(threadIdx.y);
+  const int w = s.width;
+  const int64_t n = s.rows;
+  const int col = static_cast<int>(blockIdx.x) * kTile + tx;
+  const bool active = col < w;
+  const int64_t p = static_cast<int64_t>(blockIdx.y) * w + col;
+  const int64_t o = static_cast<int64_t>(blockIdx.y) * n * w + col;
+  const float mf = active ? mean[p] : 0.0f, rs = active ? rstd[p] : 0.0f;
+  const float slope = s.slope;
+  // The gradient at the BatchNorm output: the activation's slope is read off the sign of its
+  // output, which is the sign of its input (the slope is positive).
+  const auto dy_at = [&](int64_t i) { return da[i] * (a[i] > 0.0f ? 1.0f : slope); };
+  double total[2];
+
+  column_sums<2>(
+      n, active,
+      [&](int64_t r, float* run) {
+        const int64_t i = o + r * w;
+        const float dy = dy_at(i);
+        const float xhat = (h[i] - mf) * rs;
+        run[0] += __fmul_rn(dy, xhat);
+        run[1] += dy;
+      },
+      part, total);
+  if (ty == 0 && active) {
+    dgamma[p] = static_cast<float>(total[0]);
+    dbeta[p] = static_cast<float>(total[1]);
+    const double inv_n = 1.0 / static_cast<double>(n);
+    s_coef[tx] = gamma[p] * rs;
+    s_mb[tx] = static_cast<float>(total[1] * inv_n);
+    s_mg[tx] = static_cast<float>(total[0] * inv_n);
+  }
+  __syncthreads();
+  if (!active) return;
+  // dh = gamma * rstd * (dy - mean(dy) - xhat * mean(dy * xhat))
+  const float coef = s_coef[tx], mb = s_mb[tx], mg = s_mg[tx];
+  for (int64_t r = ty; r < n; r += kGroups) {
+    const int64_t i = o + r * w;
+    const float xhat = (h[i] - mf) * rs;
+    dh[i] = coef * (dy_at(i) - mb - __fmul_rn(xhat, mg));
+  }
+}
+
+dim3 tiles(const BatchNormShape& s) {
+  return dim3(static_cast<unsigned>((s.width + kTile - 1) / kTile), static_cast<unsigned>(s.K));
+}
+
+bool empty(const BatchNormShape& s) { return s.K <= 0 || s.rows <= 0 || s.width <= 0; }
+
+}  // namespace
+
+inline namespace XENT_KERNELS_ABI {
+
+void batchnorm_act_forward_train(const BatchNormShape& s, const float* h, const float* gamma,
+                                 const float* beta, float* a, float* mean, float* rstd,
+                                 float* running_mean, float* running_var, cudaStream_t stream) {
+  if (empty(s)) return;
+  launch(bn_act_train, tiles(s), dim3(kTile, kGroups), 0, stream)(s, h, gamma, beta, a, mean, rstd,
+                                                                  running_mean, running_var);
+  check_launch("bn_act_train");
+}
+
+void batchnorm_act_forward_eval(const BatchNormShape& s, const float* h, const float* gamma,
+                                const float* beta, const float* running_mean,
+                                const float* running_var, float* a, cudaStream_t stream) {
+  if (empty(s)) return;
+  constexpr int64_t kMaxRowTiles = 65535;  // gridDim.y's limit; the kernel loops beyond it
+  const int64_t row_tiles = std::min((s.rows + kEvalRows - 1) / kEvalRows, kMaxRowTiles);
+  const dim3 grid(static_cast<unsigned>((s.width + kTile - 1) / kTile),
+                  static_cast<unsigned>(row_tiles), static_cast<unsigned>(s.K));
+  launch(bn_act_eval, grid, dim3(kTile, kEvalGroups), 0, stream)(s, h, gamma, beta, running_mean,
+                                                                 running_var, a);
+  check_launch("bn_act_eval");
+}
+
+void batchnorm_act_backward(const BatchNormShape& s, const float* h, const float* a,
+                            const float* gamma, const float* mean, const float* rstd,
+                            const float* da, float* dh, float* dgamma, float* dbeta,
+                            cudaStream_t stream) {
+  if (empty(s)) return;
+  launch(bn_act_backward, tiles(s), dim3(kTile, kGroups), 0, stream)(s, h, a, gamma, mean, rstd, da,
+                                                                     dh, dgamma, dbeta);
+  check_launch("bn_act_backward");
+}
+
+}  // namespace XENT_KERNELS_ABI
+}  // namespace xent::kernels

@@ -1,0 +1,24 @@
+// BatchNorm1d fused with LeakyReLU over K replicas: h and a are [K][rows][width], every
+// per-column vector (gamma, beta, mean, rstd, running statistics, dgamma, dbeta) is [K][width].
+#pragma once
+#include "api.h"
+
+namespace xent::kernels {
+inline namespace XENT_KERNELS_ABI {
+
+// The same results as the xent::cpu ops of the same names, bit for bit: the column sums follow
+// the CPU's order (runs of 32 rows in float, folded into double in row order) and no product is
+// fused into the add that follows it.
+void batchnorm_act_forward_train(const BatchNormShape& s, const float* h, const float* gamma,
+                                 const float* beta, float* a, float* mean, float* rstd,
+                                 float* running_mean, float* running_var, cudaStream_t stream);
+void batchnorm_act_forward_eval(const BatchNormShape& s, const float* h, const float* gamma,
+                                const float* beta, const float* running_mean,
+                                const float* running_var, float* a, cudaStream_t stream);
+void batchnorm_act_backward(const BatchNormShape& s, const float* h, const float* a,
+                            const float* gamma, const float* mean, const float* rstd,
+                            const float* da, float* dh, float* dgamma, float* dbeta,
+                            cudaStream_t stream);
+
+}  // namespace XENT_KERNELS_ABI
+}  // namespace xent::kernels
