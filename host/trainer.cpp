@@ -50,6 +50,8 @@ Trainer::Trainer(Backend& b, const Config& c)
   v_ = DeviceArray<float>(b_, model_.num_params());
   b_.zero(m_.data(), m_.size() * sizeof(float));
   b_.zero(v_.data(), v_.size() * sizeof(float));
+  steps_done_ = DeviceArray<int64_t>(b_, 1);
+  steps_done_.upload({0});
   loss_ = DeviceArray<float>(b_, K_);
   b_.zero(loss_.data(), K_ * sizeof(float));
 
@@ -60,7 +62,7 @@ Trainer::Trainer(Backend& b, const Config& c)
   elabels_ = DeviceArray<int32_t>(b_, K_ * n);
   eloss_ = DeviceArray<float>(b_, K_);
   ecorrect_ = DeviceArray<float>(b_, K_);
-  b_.sample_latents(dgp_, seeds_, centres_.data(), RngPurpose::Eval, 0, n, ez_.data(),
+  b_.sample_latents(dgp_, seeds_, centres_.data(), RngPurpose::Eval, 0, nullptr, n, ez_.data(),
                     elabels_.data(), nullptr);
   b_.mixing_forward(K_, g.mixing_layers, d, mixing_.data(), ez_.data(), n, ex_.data());
 }
@@ -68,22 +70,31 @@ Trainer::Trainer(Backend& b, const Config& c)
 void Trainer::step() {
   const int64_t B = c_.train.batch;
   const int d = c_.dgp.d;
-  b_.sample_latents(dgp_, seeds_, centres_.data(), RngPurpose::Train,
-                    static_cast<uint64_t>(step_) * static_cast<uint64_t>(B), B, z_.data(),
-                    labels_.data(), nullptr);
-  b_.mixing_forward(K_, c_.dgp.mixing_layers, d, mixing_.data(), z_.data(), B, x_.data());
-  if (c_.model.normalize_head) model_.normalize_head();
-  float* logits = model_.forward(x_.data(), B, true);
-  b_.softmax_xent({K_, B, model_.classes()}, logits, labels_.data(), loss_.data(), nullptr, true);
-  model_.backward(x_.data(), B);
-  ++step_;
   AdamParams a;
   a.lr = static_cast<float>(c_.train.lr);
   a.beta1 = static_cast<float>(c_.train.beta1);
   a.beta2 = static_cast<float>(c_.train.beta2);
   a.eps = static_cast<float>(c_.train.adam_eps);
-  a.step = step_;
-  b_.adam(model_.num_params(), model_.params(), model_.grads(), m_.data(), v_.data(), a);
+  // The same calls every step: the step number reaches the batch draw and Adam through
+  // steps_done_ in backend memory, so the backend may replay a recording of them.
+  b_.run_step([&] {
+    b_.sample_latents(dgp_, seeds_, centres_.data(), RngPurpose::Train, 0, steps_done_.data(), B,
+                      z_.data(), labels_.data(), nullptr);
+    b_.mixing_forward(K_, c_.dgp.mixing_layers, d, mixing_.data(), z_.data(), B, x_.data());
+    if (c_.model.normalize_head) model_.normalize_head();
+    float* logits = model_.forward(x_.data(), B, true);
+    b_.softmax_xent({K_, B, model_.classes()}, logits, labels_.data(), loss_.data(), nullptr, true);
+    model_.backward(x_.data(), B);
+    b_.increment(steps_done_.data());
+    b_.adam(model_.num_params(), model_.params(), model_.grads(), m_.data(), v_.data(), a,
+            steps_done_.data());
+  });
+  ++step_;
+}
+
+void Trainer::set_steps_done(int64_t step) {
+  step_ = step;
+  steps_done_.upload({step});
 }
 
 std::vector<float> Trainer::last_loss() const { return loss_.download(); }

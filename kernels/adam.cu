@@ -11,10 +11,16 @@ namespace xent::kernels {
 namespace {
 
 struct AdamScalars {
-  float beta1, beta2, eps;
+  float lr, beta1, beta2, eps;
   float step_size;  // lr / (1 - beta1^t)
   float bc2_sqrt;   // sqrt(1 - beta2^t)
 };
+
+// The bias corrections for step t, with the CPU twin's float expressions.
+__host__ __device__ __forceinline__ void bias_corrections(AdamScalars& a, int64_t t) {
+  a.step_size = a.lr / (1.0f - powf(a.beta1, static_cast<float>(t)));
+  a.bc2_sqrt = sqrtf(1.0f - powf(a.beta2, static_cast<float>(t)));
+}
 
 __device__ __forceinline__ void adam_one(float& p, float g, float& m, float& v,
                                          const AdamScalars& a) {
@@ -25,7 +31,8 @@ __device__ __forceinline__ void adam_one(float& p, float g, float& m, float& v,
 }
 
 __global__ void adam_vec4(int64_t n4, float4* param, const float4* grad, float4* m, float4* v,
-                          AdamScalars a) {
+                          AdamScalars a, const int64_t* step) {
+  if (step) bias_corrections(a, *step);
   for (int64_t i = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x; i < n4;
        i += static_cast<int64_t>(gridDim.x) * blockDim.x) {
     float4 p = param[i], mi = m[i], vi = v[i];
@@ -41,7 +48,8 @@ __global__ void adam_vec4(int64_t n4, float4* param, const float4* grad, float4*
 }
 
 __global__ void adam_scalar(int64_t n, float* param, const float* grad, float* m, float* v,
-                            AdamScalars a) {
+                            AdamScalars a, const int64_t* step) {
+  if (step) bias_corrections(a, *step);
   for (int64_t i = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x; i < n;
        i += static_cast<int64_t>(gridDim.x) * blockDim.x)
     adam_one(param[i], grad[i], m[i], v[i], a);
@@ -54,14 +62,14 @@ bool aligned16(const void* p) { return reinterpret_cast<uintptr_t>(p) % 16 == 0;
 inline namespace XENT_KERNELS_ABI {
 
 void adam(int64_t n, float* param, const float* grad, float* m, float* v, const AdamParams& a,
-          cudaStream_t stream) {
+          const int64_t* step, cudaStream_t stream) {
   if (n <= 0) return;
   AdamScalars s{};
+  s.lr = a.lr;
   s.beta1 = a.beta1;
   s.beta2 = a.beta2;
   s.eps = a.eps;
-  s.step_size = a.lr / (1.0f - std::pow(a.beta1, static_cast<float>(a.step)));
-  s.bc2_sqrt = std::sqrt(1.0f - std::pow(a.beta2, static_cast<float>(a.step)));
+  bias_corrections(s, a.step);
   constexpr int kThreads = 256;
   // Enough blocks to fill an H200 (132 SMs, 8 blocks of 256 each) and no more.
   constexpr int64_t kMaxBlocks = 132 * 8;
@@ -71,7 +79,7 @@ void adam(int64_t n, float* param, const float* grad, float* m, float* v, const 
     const int64_t blocks = std::min((n4 + kThreads - 1) / kThreads, kMaxBlocks);
     launch(adam_vec4, dim3(static_cast<unsigned>(blocks)), dim3(kThreads), 0, stream)(
         n4, reinterpret_cast<float4*>(param), reinterpret_cast<const float4*>(grad),
-        reinterpret_cast<float4*>(m), reinterpret_cast<float4*>(v), s);
+        reinterpret_cast<float4*>(m), reinterpret_cast<float4*>(v), s, step);
     check_launch("adam_vec4");
   }
   const int64_t tail = n - 4 * n4;
@@ -79,7 +87,7 @@ void adam(int64_t n, float* param, const float* grad, float* m, float* v, const 
     const int64_t off = 4 * n4;
     const int64_t blocks = std::min((tail + kThreads - 1) / kThreads, kMaxBlocks);
     launch(adam_scalar, dim3(static_cast<unsigned>(blocks)), dim3(kThreads), 0, stream)(
-        tail, param + off, grad + off, m + off, v + off, s);
+        tail, param + off, grad + off, m + off, v + off, s, step);
     check_launch("adam_scalar");
   }
 }

@@ -34,7 +34,7 @@ void check_adam(int64_t n, int64_t offset) {
                     v.data() + offset, a);
     d_grad.upload(grad);
     xent::kernels::adam(n, d_param.get() + offset, d_grad.get() + offset, d_m.get() + offset,
-                        d_v.get() + offset, a, nullptr);
+                        d_v.get() + offset, a, nullptr, nullptr);
   }
   const std::vector<float> got_p = d_param.download(), got_m = d_m.download(),
                            got_v = d_v.download();
@@ -61,6 +61,24 @@ TEST(AdamKernel, MatchesCpuOnAlignedBuffersWithARaggedTail) {
 TEST(AdamKernel, MatchesCpuOnMisalignedBuffers) {
   XENT_REQUIRE_DEVICE();
   for (int64_t n : {5, 1027}) check_adam(n, 1);
+}
+
+// The step read from device memory (what a replayed graph does) gives the same update as the
+// step passed by value.
+TEST(AdamKernel, StepFromDeviceMemoryEqualsStepByValue) {
+  XENT_REQUIRE_DEVICE();
+  const size_t n = 1001;
+  const std::vector<float> param = normals(n, 3, 1.0f), grad = normals(n, 4, 0.1f), zeros(n, 0.0f);
+  xent::AdamParams a;
+  a.step = 7;
+  DeviceVector<float> p1(param), g(grad), m1(zeros), v1(zeros), p2(param), m2(zeros), v2(zeros);
+  DeviceVector<int64_t> step(std::vector<int64_t>{7});
+  xent::kernels::adam(n, p1.get(), g.get(), m1.get(), v1.get(), a, nullptr, nullptr);
+  a.step = 1;  // ignored: *step wins
+  xent::kernels::adam(n, p2.get(), g.get(), m2.get(), v2.get(), a, step.get(), nullptr);
+  const std::vector<float> x = p1.download(), y = p2.download();
+  for (size_t i = 0; i < n; ++i)
+    ASSERT_EQ(xent::test::float_bits(x[i]), xent::test::float_bits(y[i])) << "i=" << i;
 }
 
 }  // namespace

@@ -70,14 +70,17 @@ void CpuBackend::softmax_xent(const XentShape& s, float* logits, const int32_t* 
   cpu::softmax_xent(s, logits, labels, loss, correct, grad);
 }
 void CpuBackend::adam(int64_t n, float* param, const float* grad, float* m, float* v,
-                      const AdamParams& a) {
-  cpu::adam(n, param, grad, m, v, a);
+                      const AdamParams& a, const int64_t* step) {
+  AdamParams at = a;
+  if (step) at.step = *step;
+  cpu::adam(n, param, grad, m, v, at);
 }
 
 void CpuBackend::sample_latents(const std::vector<DgpParams>& params,
                                 const std::vector<uint64_t>& seeds, const float* centres,
-                                RngPurpose purpose, uint64_t first, int64_t n, float* z,
-                                int32_t* labels, int32_t* cluster) {
+                                RngPurpose purpose, uint64_t first, const int64_t* batches_done,
+                                int64_t n, float* z, int32_t* labels, int32_t* cluster) {
+  if (batches_done) first += static_cast<uint64_t>(*batches_done) * static_cast<uint64_t>(n);
   const int64_t K = static_cast<int64_t>(params.size());
   for (int64_t k = 0; k < K; ++k) {
     const DgpParams& p = params[k];

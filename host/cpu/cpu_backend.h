@@ -32,11 +32,13 @@ class CpuBackend final : public Backend {
                                const float* dy, float* dx) override;
   void softmax_xent(const XentShape& s, float* logits, const int32_t* labels, float* loss,
                     float* correct, bool grad) override;
-  void adam(int64_t n, float* param, const float* grad, float* m, float* v,
-            const AdamParams& a) override;
+  void adam(int64_t n, float* param, const float* grad, float* m, float* v, const AdamParams& a,
+            const int64_t* step) override;
   void sample_latents(const std::vector<DgpParams>& params, const std::vector<uint64_t>& seeds,
-                      const float* centres, RngPurpose purpose, uint64_t first, int64_t n, float* z,
-                      int32_t* labels, int32_t* cluster) override;
+                      const float* centres, RngPurpose purpose, uint64_t first,
+                      const int64_t* batches_done, int64_t n, float* z, int32_t* labels,
+                      int32_t* cluster) override;
+  void increment(int64_t* counter) override { ++*counter; }
   void mixing_forward(int K, int layers, int d, const float* weights, const float* z, int64_t n,
                       float* x) override;
   ProbeResult probe(const float* features, int64_t n, int p, const float* targets, int q,

@@ -8,6 +8,7 @@
 #pragma once
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -97,16 +98,28 @@ class Backend {
   virtual void softmax_xent(const XentShape& s, float* logits, const int32_t* labels, float* loss,
                             float* correct, bool grad) = 0;
 
-  // One Adam step (PyTorch semantics, no weight decay) over n parameters.
+  // One Adam step (PyTorch semantics, no weight decay) over n parameters. When `step` (backend
+  // memory) is given, the bias corrections use *step instead of a.step.
   virtual void adam(int64_t n, float* param, const float* grad, float* m, float* v,
-                    const AdamParams& a) = 0;
+                    const AdamParams& a, const int64_t* step) = 0;
 
   // The DGP for K replicas: params[k], seeds[k], centres [K][clusters][d] (all replicas share
-  // the shape). z [K][n][d], labels [K][n], cluster [K][n] (may be null).
+  // the shape). Sample j is drawn from stream first + j, plus *batches_done * n when
+  // batches_done (backend memory) is given. z [K][n][d], labels [K][n], cluster [K][n] (may be
+  // null).
   virtual void sample_latents(const std::vector<DgpParams>& params,
                               const std::vector<uint64_t>& seeds, const float* centres,
-                              RngPurpose purpose, uint64_t first, int64_t n, float* z,
-                              int32_t* labels, int32_t* cluster) = 0;
+                              RngPurpose purpose, uint64_t first, const int64_t* batches_done,
+                              int64_t n, float* z, int32_t* labels, int32_t* cluster) = 0;
+
+  // ++*counter, in stream order (a counter in backend memory that recorded steps read).
+  virtual void increment(int64_t* counter) = 0;
+
+  // Runs one training step: the backend calls made by `record`. A backend may record them
+  // once and replay the recording on later calls (the CUDA backend captures a graph), so
+  // `record` must issue the same calls with the same arguments every time; values that change
+  // from step to step reach the ops through backend memory (the counters above).
+  virtual void run_step(const std::function<void()>& record) { record(); }
   // x = g(z) per replica; weights [K][layers][d][d].
   virtual void mixing_forward(int K, int layers, int d, const float* weights, const float* z,
                               int64_t n, float* x) = 0;

@@ -54,7 +54,7 @@ class Trainer {
   // and the evaluation set is drawn at construction, so a trainer built from the same config
   // with this state and set_steps_done(s) continues bit for bit.
   std::vector<StateTensor> state();
-  void set_steps_done(int64_t step) { step_ = step; }
+  void set_steps_done(int64_t step);
 
   // The first non-finite value in the last step's loss and, when `params` is set or the loss
   // is bad, in the parameters, Adam moments and running statistics (a full download: ask for
@@ -83,7 +83,8 @@ class Trainer {
   DeviceArray<float> ez_, ex_, efeat_, class_vec_;
   DeviceArray<int32_t> elabels_;
   DeviceArray<float> eloss_, ecorrect_;
-  int64_t step_ = 0;
+  int64_t step_ = 0;                 // host copy of steps_done_, never read back
+  DeviceArray<int64_t> steps_done_;  // the step counter the recorded step reads
 };
 
 }  // namespace xent
