@@ -4,6 +4,7 @@
 #include <bit>
 #include <cerrno>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <limits>
 #include <map>
@@ -178,14 +179,30 @@ void write_checkpoint(const std::string& path, Trainer& t) {
 }
 
 Checkpoint read_checkpoint(const std::string& path) {
+  namespace fs = std::filesystem;
+  // A directory opens, and seeking to its end reports 2^63 - 1 bytes (ext4): that size is not
+  // asked of the stream, and a directory is refused before it is read.
+  std::error_code ec;
+  const fs::file_status st = fs::status(path, ec);
+  if (!ec && fs::is_directory(st))
+    throw InputError(path + ": cannot open checkpoint (a directory)");
   std::ifstream in(path, std::ios::binary);
   if (!in) throw InputError(path + ": cannot open checkpoint (" + std::strerror(errno) + ")");
-  in.seekg(0, std::ios::end);
-  const std::streamoff size = in.tellg();
-  in.seekg(0, std::ios::beg);
-  if (size < 0) throw InputError(path + ": cannot read checkpoint");
-  std::vector<char> b(static_cast<size_t>(size));
-  if (!in.read(b.data(), size)) throw InputError(path + ": read error");
+  // A regular file is read in one call (the byte past its size sees the end); anything else,
+  // a pipe say, in growing pieces.
+  std::vector<char> b(size_t{1} << 16);
+  if (fs::is_regular_file(st)) {
+    const auto size = fs::file_size(path, ec);
+    if (!ec && size < b.max_size()) b.resize(static_cast<size_t>(size) + 1);
+  }
+  size_t have = 0;
+  while (in) {
+    if (have == b.size()) b.resize(2 * b.size());
+    in.read(b.data() + have, static_cast<std::streamsize>(b.size() - have));
+    have += static_cast<size_t>(in.gcount());
+  }
+  if (in.bad()) throw InputError(path + ": read error");
+  b.resize(have);
   return parse_checkpoint(b, path);
 }
 
@@ -241,6 +258,11 @@ Checkpoint parse_checkpoint(const std::vector<char>& b, const std::string& path)
     const uint32_t len = src.get<uint32_t>("tensor name length");
     if (len == 0 || len > kMaxNameBytes) src.malformed("tensor name length " + std::to_string(len));
     t.name.assign(src.need(len, "tensor name"), len);
+    // Names reach error messages (on resume, a missing or unexpected tensor is named), and a
+    // writer only ever wrote identifiers: anything unprintable is damage, not a name.
+    for (const char ch : t.name)
+      if (ch < 0x20 || ch > 0x7e)
+        src.malformed("tensor name with byte " + hex(static_cast<unsigned char>(ch)));
     const uint32_t ndim = src.get<uint32_t>("tensor rank");
     if (ndim > kMaxDims) src.malformed("tensor '" + t.name + "' has rank " + std::to_string(ndim));
     uint64_t elems = 1;

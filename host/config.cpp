@@ -3,11 +3,14 @@
 #include <toml++/toml.h>
 
 #include <cmath>
+#include <cstdio>
+#include <filesystem>
 #include <fstream>
 #include <functional>
 #include <limits>
 #include <map>
 #include <sstream>
+#include <string_view>
 
 #include "xent/error.h"
 
@@ -29,6 +32,86 @@ struct Key {
 
 [[noreturn]] void bad(const std::string& where, const std::string& what) {
   throw InputError(where + ": " + what);
+}
+
+// toml++ parses a dotted key or table name with one stack frame per level, and a few tens of
+// thousands of levels overflow the stack (the fuzz build's at 60 KB of "a.a.a...", a plain
+// build's at 2 MB). A config is a few hundred bytes, so a config file or --set value over this
+// is refused before it is parsed.
+constexpr size_t kMaxConfigBytes = 16 * 1024;
+
+// The length of the well-formed UTF-8 sequence of a non-ASCII character at s[i], or 0.
+size_t utf8_length(std::string_view s, size_t i) {
+  const auto at = [&](size_t k) { return k < s.size() ? static_cast<unsigned char>(s[k]) : 0u; };
+  const unsigned lead = at(i);
+  // The range of the second byte narrows for the leads that could encode overlong forms or
+  // surrogates (RFC 3629, section 4).
+  unsigned lo = 0x80, hi = 0xBF;
+  size_t n = 0;
+  if (lead >= 0xC2 && lead <= 0xDF) {
+    n = 2;
+  } else if (lead >= 0xE0 && lead <= 0xEF) {
+    n = 3;
+    if (lead == 0xE0) lo = 0xA0;
+    if (lead == 0xED) hi = 0x9F;
+  } else if (lead >= 0xF0 && lead <= 0xF4) {
+    n = 4;
+    if (lead == 0xF0) lo = 0x90;
+    if (lead == 0xF4) hi = 0x8F;
+  } else {
+    return 0;
+  }
+  if (at(i + 1) < lo || at(i + 1) > hi) return 0;
+  for (size_t k = 2; k < n; ++k)
+    if (at(i + k) < 0x80 || at(i + k) > 0xBF) return 0;
+  return n;
+}
+
+// toml++ 3.3 (Debian 12's) reaches __builtin_unreachable when it asks whether certain non-ASCII
+// characters (U+00A1 to U+0499 among them: é, κ) are whitespace, as it does after a value or at
+// the start of a document (marzer/tomlplusplus#190 and #295; the config fuzzer found it):
+// undefined behaviour. No key or value of a valid config holds a non-ASCII character, only
+// comments and wrong values do, so each such character is replaced by U+FFFD before parsing:
+// comments keep their meaning, and a wrong value is still refused. Malformed UTF-8 is left for
+// toml++ to refuse.
+std::string non_ascii_replaced(std::string_view s) {
+  std::string out;
+  out.reserve(s.size());
+  for (size_t i = 0; i < s.size();) {
+    const size_t n = utf8_length(s, i);
+    if (n == 0) {
+      out += s[i++];
+    } else {
+      out += "\xEF\xBF\xBD";
+      i += n;
+    }
+  }
+  return out;
+}
+
+// Keys and values quoted in a message come from the user's file or command line, where TOML
+// escapes can hide any character: control characters are written back as escapes so that the
+// message stays on one line, and a long name is cut short.
+std::string shown(std::string_view s, size_t limit = 200) {
+  std::string out;
+  for (const char ch : s) {
+    if (out.size() >= limit) return out + "...";
+    const auto u = static_cast<unsigned char>(ch);
+    if (ch == '\n') {
+      out += "\\n";
+    } else if (ch == '\t') {
+      out += "\\t";
+    } else if (ch == '\r') {
+      out += "\\r";
+    } else if (u < 0x20 || u == 0x7f) {
+      char buf[8];
+      std::snprintf(buf, sizeof buf, "\\u%04X", static_cast<unsigned>(u));
+      out += buf;
+    } else {
+      out += ch;
+    }
+  }
+  return out;
 }
 
 int64_t as_int(const toml::node& n, const std::string& where) {
@@ -70,7 +153,7 @@ E as_enum(const toml::node& n, const std::string& where,
     if (name == s) return e;
     list += (list.empty() ? "" : ", ") + name;
   }
-  bad(where, "unknown value '" + s + "' (expected one of " + list + ")");
+  bad(where, "unknown value '" + shown(s) + "' (expected one of " + list + ")");
 }
 template <class E>
 std::string enum_name(E e, const std::vector<std::pair<std::string, E>>& names) {
@@ -233,8 +316,17 @@ const std::vector<Preset>& presets() {
 
 void apply(Config& c, const std::string& key, const toml::node& value, const std::string& where) {
   const Key* k = find_key(key);
-  if (!k) bad(where, "unknown key '" + key + "' (see `xent train --help` for the key list)");
+  if (!k) bad(where, "unknown key '" + shown(key) + "' (see `xent train --help` for the key list)");
   k->set(c, value, where);
+}
+
+// Whether some key lies under the dotted prefix ("dgp").
+bool is_section(const std::string& prefix) {
+  for (const auto& k : keys())
+    if (k.name.size() > prefix.size() && k.name.compare(0, prefix.size(), prefix) == 0 &&
+        k.name[prefix.size()] == '.')
+      return true;
+  return false;
 }
 
 // Flattens a parsed TOML table into dotted keys and applies each.
@@ -243,36 +335,38 @@ void apply_table(Config& c, const toml::table& t, const std::string& prefix,
   for (const auto& [k, v] : t) {
     const std::string name =
         prefix.empty() ? std::string(k.str()) : prefix + "." + std::string(k.str());
-    if (const auto* sub = v.as_table())
+    const auto* sub = v.as_table();
+    // A table that is no section is refused here, not when a key inside it is: an empty
+    // [dgpp] would otherwise pass unnoticed, and [a.a.a...] would recurse once per level.
+    if (sub && is_section(name)) {
       apply_table(c, *sub, name, file);
-    else
-      apply(c, name, v, file + ": " + name);
+    } else {
+      apply(c, name, v, file + ": " + shown(name));
+    }
   }
 }
 
 void apply_set(Config& c, const std::string& kv, const std::string& where) {
   const size_t eq = kv.find('=');
   if (eq == std::string::npos || eq == 0)
-    throw InputError(where + " '" + kv + "': expected key=value");
+    throw InputError(where + " '" + shown(kv) + "': expected key=value");
   const std::string key = kv.substr(0, eq);
   const std::string value = kv.substr(eq + 1);
   if (!find_key(key))
-    throw InputError(where + " '" + kv + "': unknown key '" + key +
+    throw InputError(where + " '" + shown(kv) + "': unknown key '" + shown(key) +
                      "' (see `xent train --help` for the key list)");
+  if (value.size() > kMaxConfigBytes)
+    throw InputError(where + " " + key + ": the value is longer than 16 KiB");
   // The value is read as TOML; a bare word (kappa=... is a number, conditional=laplace is
-  // not valid TOML) is taken as a string so that users need not quote on the shell.
-  toml::table doc;
+  // not valid TOML) is taken as a string so that users need not quote on the shell. The string
+  // is made directly, not by parsing a quoted copy: a value holding a newline or another
+  // control character is no valid TOML string either.
   try {
-    doc = toml::parse("v = " + value);
+    const toml::table doc = toml::parse("v = " + non_ascii_replaced(value));
+    if (const toml::node* v = doc.get("v")) return apply(c, key, *v, where + " " + key);
   } catch (const toml::parse_error&) {
-    std::string esc;
-    for (char ch : value) {
-      if (ch == '"' || ch == '\\') esc += '\\';
-      esc += ch;
-    }
-    doc = toml::parse("v = \"" + esc + "\"");
   }
-  apply(c, key, *doc.get("v"), where + " " + key);
+  apply(c, key, toml::value<std::string>(value), where + " " + key);
 }
 
 }  // namespace
@@ -285,6 +379,23 @@ std::vector<std::pair<std::string, std::string>> preset_list() {
 
 Config load_config(const std::string& preset, const std::string& file,
                    const std::vector<std::string>& sets) {
+  if (file.empty()) return load_config_text(preset, "", "", sets);
+  // A directory opens as a stream that reads as empty: refused rather than taken as no keys.
+  std::error_code ec;
+  if (std::filesystem::is_directory(file, ec))
+    throw InputError(file + ": cannot open config file (it is a directory)");
+  std::ifstream in(file, std::ios::binary);
+  if (!in) throw InputError(file + ": cannot open config file");
+  // One byte past the limit is enough for load_config_text to refuse a file that is too large.
+  std::string text(kMaxConfigBytes + 1, '\0');
+  in.read(text.data(), static_cast<std::streamsize>(text.size()));
+  if (in.bad()) throw InputError(file + ": cannot read config file");
+  text.resize(static_cast<size_t>(in.gcount()));
+  return load_config_text(preset, text, file, sets);
+}
+
+Config load_config_text(const std::string& preset, std::string_view toml_text,
+                        const std::string& file, const std::vector<std::string>& sets) {
   Config c;
   if (!preset.empty()) {
     const Preset* found = nullptr;
@@ -293,25 +404,21 @@ Config load_config(const std::string& preset, const std::string& file,
     if (!found) {
       std::string names;
       for (const auto& p : presets()) names += (names.empty() ? "" : ", ") + p.name;
-      throw InputError("--preset: unknown preset '" + preset + "' (available: " + names + ")");
+      throw InputError("--preset: unknown preset '" + shown(preset) + "' (available: " + names +
+                       ")");
     }
     for (const auto& [k, v] : found->sets) apply_set(c, k + "=" + v, "preset " + preset);
   }
-  if (!file.empty()) {
-    std::ifstream in(file);
-    if (!in) throw InputError(file + ": cannot open config file");
-    std::stringstream ss;
-    ss << in.rdbuf();
-    toml::table t;
-    try {
-      t = toml::parse(ss.str(), file);
-    } catch (const toml::parse_error& e) {
-      const auto& src = e.source();
-      throw InputError(file + ":" + std::to_string(src.begin.line) + ": " +
-                       std::string(e.description()));
-    }
-    apply_table(c, t, "", file);
+  if (toml_text.size() > kMaxConfigBytes)
+    throw InputError(file + ": larger than 16 KiB, too large for a config file");
+  toml::table t;
+  try {
+    t = toml::parse(non_ascii_replaced(toml_text), file);
+  } catch (const toml::parse_error& e) {
+    throw InputError(file + ":" + std::to_string(e.source().begin.line) + ": " +
+                     shown(e.description(), 1000));
   }
+  apply_table(c, t, "", file);
   for (const auto& s : sets) apply_set(c, s, "--set");
   validate(c);
   return c;
@@ -337,10 +444,12 @@ void validate(const Config& c) {
   need(g.mixing_cond_draws >= 1, "dgp.mixing_cond_draws", "must be >= 1");
   for (size_t i = 0; i < c.model.hidden.size(); ++i)
     need(c.model.hidden[i] >= 1 && c.model.hidden[i] <= 65536, "model.hidden",
-         "width " + std::to_string(i) + " must be in [1, 65536]");
+         "width " + std::to_string(i) + " is " + std::to_string(c.model.hidden[i]) +
+             ", must be in [1, 65536]");
   need(c.model.leaky_slope > 0 && c.model.leaky_slope < 1, "model.leaky_slope",
        "must be in (0, 1)");
-  need(c.model.bn_eps > 0, "model.bn_eps", "must be > 0");
+  // An infinite epsilon passes "> 0" and silently zeroes every normalised value or update.
+  need(std::isfinite(c.model.bn_eps) && c.model.bn_eps > 0, "model.bn_eps", "must be > 0");
   need(c.model.bn_momentum >= 0 && c.model.bn_momentum <= 1, "model.bn_momentum",
        "must be in [0, 1]");
   const auto& t = c.train;
@@ -350,7 +459,7 @@ void validate(const Config& c) {
   need(std::isfinite(t.lr) && t.lr > 0, "train.lr", "must be > 0");
   need(t.beta1 >= 0 && t.beta1 < 1, "train.beta1", "must be in [0, 1)");
   need(t.beta2 >= 0 && t.beta2 < 1, "train.beta2", "must be in [0, 1)");
-  need(t.adam_eps > 0, "train.adam_eps", "must be > 0");
+  need(std::isfinite(t.adam_eps) && t.adam_eps > 0, "train.adam_eps", "must be > 0");
   need(t.population >= 1 && t.population <= 4096, "train.population", "must be in [1, 4096]");
   need(t.eval_every >= 0, "train.eval_every", "must be >= 0 (0: evaluate only at the end)");
   need(t.checkpoint_every >= 0, "train.checkpoint_every",

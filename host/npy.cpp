@@ -29,9 +29,28 @@ constexpr size_t kMagicLen = 6;
 constexpr uint32_t kMaxHeaderLen = 65536;
 // NPY_MAXDIMS is 64 in numpy 2 (32 before).
 constexpr size_t kMaxDims = 64;
+// numpy's own headers nest two deep at most (a structured dtype's field shapes).
+constexpr size_t kMaxNesting = 16;
 
 [[noreturn]] void fail(const std::string& path, const std::string& what) {
   throw InputError(path + ": " + what);
+}
+
+// Header text and strings quoted in a message: control and non-ASCII bytes become '?' so that
+// the message stays on one line whatever the file holds, and a long run of them is cut short.
+std::string printable(std::string_view s) {
+  std::string out;
+  for (char c : s) {
+    if (c == '\n') {
+      out += "\\n";
+    } else if (static_cast<unsigned char>(c) < 0x20 || static_cast<unsigned char>(c) >= 0x7f) {
+      out += '?';
+    } else {
+      out += c;
+    }
+    if (out.size() > 200) return out + "...";
+  }
+  return out;
 }
 
 std::string shape_text(const std::vector<int64_t>& shape, const char* sep) {
@@ -87,25 +106,11 @@ class HeaderParser {
 
  private:
   [[noreturn]] void error(const std::string& what) const {
-    fail(path_, "malformed header: " + what + " at offset " + std::to_string(pos_) + " in \"" +
-                    printable(text_) + "\"");
-  }
-
-  static std::string printable(std::string_view s) {
     // The padding numpy appends says nothing about the problem.
-    while (!s.empty() && (s.back() == ' ' || s.back() == '\n')) s.remove_suffix(1);
-    std::string out;
-    for (char c : s) {
-      if (c == '\n') {
-        out += "\\n";
-      } else if (static_cast<unsigned char>(c) < 0x20 || static_cast<unsigned char>(c) >= 0x7f) {
-        out += '?';
-      } else {
-        out += c;
-      }
-      if (out.size() > 200) return out + "...";
-    }
-    return out;
+    std::string_view shown = text_;
+    while (!shown.empty() && (shown.back() == ' ' || shown.back() == '\n')) shown.remove_suffix(1);
+    fail(path_, "malformed header: " + what + " at offset " + std::to_string(pos_) + " in \"" +
+                    printable(shown) + "\"");
   }
 
   char peek() const { return pos_ < text_.size() ? text_[pos_] : '\0'; }
@@ -133,7 +138,9 @@ class HeaderParser {
     return true;
   }
 
-  PyValue parse_value() {
+  // depth counts the enclosing tuples and lists: each is a stack frame, and a header of
+  // nothing but '[' would otherwise recurse 64K deep.
+  PyValue parse_value(size_t depth = 0) {
     skip_space();
     PyValue v;
     const char c = peek();
@@ -148,11 +155,14 @@ class HeaderParser {
       ++pos_;
     } else if (c == '(' || c == '[') {
       v.kind = PyValue::Kind::kSeq;
+      if (depth == kMaxNesting) {
+        error("tuples and lists nested deeper than " + std::to_string(kMaxNesting) + " levels");
+      }
       const char close = c == '(' ? ')' : ']';
       ++pos_;
       skip_space();
       while (peek() != close) {
-        v.items.push_back(parse_value());
+        v.items.push_back(parse_value(depth + 1));
         skip_space();
         if (peek() == ',') {
           ++pos_;
@@ -336,33 +346,45 @@ NpyArray read_npy(const std::string& path) {
   if (fs::is_directory(st)) fail(path, "cannot open: Is a directory");
   File f(std::fopen(path.c_str(), "rb"));
   if (!f) fail(path, std::string("cannot open: ") + std::strerror(errno));
-  // The size is known up front for regular files, so a lying header fails before allocating.
-  std::optional<uint64_t> file_size;
+  std::string bytes;
   if (fs::is_regular_file(st)) {
-    const auto sz = fs::file_size(path, ec);
-    if (!ec) file_size = sz;
+    const auto size = fs::file_size(path, ec);
+    if (!ec && size <= std::numeric_limits<size_t>::max()) bytes.reserve(size);
   }
+  std::vector<char> chunk(size_t{1} << 16);
+  for (;;) {
+    const size_t got = std::fread(chunk.data(), 1, chunk.size(), f.get());
+    bytes.append(chunk.data(), got);
+    // A device or pipe that never ends (/dev/zero) is refused by its first bytes instead of
+    // being read until memory runs out.
+    if (bytes.size() >= kMagicLen && std::memcmp(bytes.data(), kMagic, kMagicLen) != 0) break;
+    if (got < chunk.size()) {
+      if (std::ferror(f.get())) fail(path, std::string("read error: ") + std::strerror(errno));
+      break;
+    }
+  }
+  return parse_npy(bytes, path);
+}
 
-  unsigned char pre[kMagicLen + 2];
-  const size_t got = std::fread(pre, 1, sizeof pre, f.get());
-  if (got < kMagicLen || std::memcmp(pre, kMagic, kMagicLen) != 0) {
+NpyArray parse_npy(std::string_view bytes, const std::string& path) {
+  const size_t size = bytes.size();
+  const auto byte = [&](size_t i) { return static_cast<unsigned char>(bytes[i]); };
+  if (size < kMagicLen || bytes.substr(0, kMagicLen) != std::string_view(kMagic, kMagicLen)) {
     fail(path, "not a .npy file (bad magic: expected \\x93NUMPY)");
   }
-  if (got < sizeof pre) fail(path, "truncated: file ends inside the format version");
-  const int major = pre[kMagicLen];
-  const int minor = pre[kMagicLen + 1];
+  if (size < kMagicLen + 2) fail(path, "truncated: file ends inside the format version");
+  const int major = byte(kMagicLen);
+  const int minor = byte(kMagicLen + 1);
   if (major < 1 || major > 3 || minor != 0) {
     fail(path, "unsupported .npy format version " + std::to_string(major) + "." +
                    std::to_string(minor) + " (expected 1.0, 2.0 or 3.0)");
   }
   const size_t len_bytes = major == 1 ? 2 : 4;
-  unsigned char lenbuf[4] = {0, 0, 0, 0};
-  if (std::fread(lenbuf, 1, len_bytes, f.get()) != len_bytes) {
-    fail(path, "truncated: file ends inside the header length");
+  if (size < kMagicLen + 2 + len_bytes) fail(path, "truncated: file ends inside the header length");
+  uint32_t header_len = 0;
+  for (size_t i = 0; i < len_bytes; ++i) {
+    header_len |= static_cast<uint32_t>(byte(kMagicLen + 2 + i)) << (8 * i);
   }
-  const uint32_t header_len =
-      static_cast<uint32_t>(lenbuf[0]) | (static_cast<uint32_t>(lenbuf[1]) << 8) |
-      (static_cast<uint32_t>(lenbuf[2]) << 16) | (static_cast<uint32_t>(lenbuf[3]) << 24);
   // The shortest header carrying the three keys is well over 40 bytes.
   if (header_len < 40) {
     fail(path, "header too short (" + std::to_string(header_len) + " bytes)");
@@ -371,15 +393,12 @@ NpyArray read_npy(const std::string& path) {
     fail(path, "header too long (" + std::to_string(header_len) + " bytes, limit " +
                    std::to_string(kMaxHeaderLen) + ")");
   }
-  const uint64_t data_offset = kMagicLen + 2 + len_bytes + header_len;
-  if (file_size && *file_size < data_offset) {
+  const size_t data_offset = kMagicLen + 2 + len_bytes + header_len;
+  if (size < data_offset) {
     fail(path, "truncated: header length says " + std::to_string(header_len) +
-                   " bytes but the file has " + std::to_string(*file_size) + " bytes in all");
+                   " bytes but the file has " + std::to_string(size) + " bytes in all");
   }
-  std::string header(header_len, '\0');
-  if (std::fread(header.data(), 1, header_len, f.get()) != header_len) {
-    fail(path, "truncated: file ends inside the " + std::to_string(header_len) + "-byte header");
-  }
+  const std::string_view header = bytes.substr(kMagicLen + 2 + len_bytes, header_len);
   // Version 1.0 and 2.0 headers are latin-1, 3.0 utf-8; the keys and values we accept are ASCII,
   // so both parse the same.
 
@@ -416,7 +435,8 @@ NpyArray read_npy(const std::string& path) {
       }
       shape = std::move(dims);
     } else {
-      fail(path, "unexpected key '" + key + "' in header (expected descr, fortran_order, shape)");
+      fail(path, "unexpected key '" + printable(key) +
+                     "' in header (expected descr, fortran_order, shape)");
     }
   }
   if (!descr) fail(path, "header has no 'descr' key");
@@ -425,7 +445,8 @@ NpyArray read_npy(const std::string& path) {
 
   const std::optional<Dtype> dt = parse_descr(*descr);
   if (!dt) {
-    fail(path, "unsupported dtype '" + *descr + "' (expected float32, float64, int32 or int64)");
+    fail(path, "unsupported dtype '" + printable(*descr) +
+                   "' (expected float32, float64, int32 or int64)");
   }
 
   uint64_t count = 1;
@@ -441,24 +462,18 @@ NpyArray read_npy(const std::string& path) {
   const std::string what = "header says " +
                            (shape->empty() ? std::string("a scalar") : shape_text(*shape, "x")) +
                            " " + dt->name + " (" + std::to_string(nbytes) + " bytes)";
-  if (file_size && *file_size - data_offset < nbytes) {
-    fail(path, "truncated: " + what + " but only " + std::to_string(*file_size - data_offset) +
+  // Bytes past the data are ignored, as np.load does.
+  if (size - data_offset < nbytes) {
+    fail(path, "truncated: " + what + " but only " + std::to_string(size - data_offset) +
                    " bytes follow the header");
   }
-  // Bytes past the data are ignored, as np.load does.
-  if (nbytes > std::numeric_limits<size_t>::max()) fail(path, "array too large: " + what);
-  std::vector<unsigned char> raw(static_cast<size_t>(nbytes));
-  const size_t have = std::fread(raw.data(), 1, raw.size(), f.get());
-  if (have != raw.size()) {
-    fail(path,
-         "truncated: " + what + " but only " + std::to_string(have) + " bytes follow the header");
-  }
+  const auto* raw = reinterpret_cast<const unsigned char*>(bytes.data()) + data_offset;
 
   NpyArray out;
   out.shape = *shape;
   out.data.resize(static_cast<size_t>(count));
   const size_t ndim = shape->size();
-  if (!*fortran || ndim < 2) {
+  if (!*fortran || ndim < 2 || count == 0) {
     for (size_t i = 0; i < out.data.size(); ++i) out.data[i] = load_elem(&raw[i * dt->size], *dt);
     return out;
   }

@@ -4,6 +4,7 @@
 #pragma once
 #include <cstdint>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -52,6 +53,10 @@ std::vector<std::pair<std::string, std::string>> preset_list();
 //   strings).
 Config load_config(const std::string& preset, const std::string& file,
                    const std::vector<std::string>& sets);
+// load_config with the config file's text in hand instead of its path: file only names it in
+// errors ("" when there is no file; an empty text sets no keys).
+Config load_config_text(const std::string& preset, std::string_view toml_text,
+                        const std::string& file, const std::vector<std::string>& sets);
 
 // Range checks (d >= 2, kappa > 0, batch > 0, ...). Throws InputError naming the key.
 void validate(const Config& c);

@@ -2,6 +2,7 @@
 #pragma once
 #include <cstdint>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace xent {
@@ -15,6 +16,8 @@ struct NpyArray {
 // Throws InputError naming the file and what is wrong (missing, bad magic, unsupported dtype,
 // truncated data, ...).
 NpyArray read_npy(const std::string& path);
+// The same on a file's bytes, for data that is not in a file; path only names it in errors.
+NpyArray parse_npy(std::string_view bytes, const std::string& path);
 
 // Writes a C-order array. The file is written to path + ".tmp" and renamed into place.
 void write_npy(const std::string& path, const float* data, const std::vector<int64_t>& shape);
