@@ -2,14 +2,31 @@
 
 #include "cpu/cpu_backend.h"
 #include "xent/error.h"
+#if defined(XENT_HAVE_CUDA_BACKEND)
+#include "cuda/cuda_backend.h"
+#endif
 
 namespace xent {
 
 std::unique_ptr<Backend> make_backend(const std::string& device) {
-  if (device == "cpu" || device == "auto") return std::make_unique<CpuBackend>();
+  if (device == "cpu") return std::make_unique<CpuBackend>();
+#if defined(XENT_HAVE_CUDA_BACKEND)
+  if (device == "auto") {
+    if (cuda::missing_device().empty()) return std::make_unique<cuda::CudaBackend>();
+    return std::make_unique<CpuBackend>();
+  }
+  if (device == "cuda") {
+    if (const std::string why = cuda::missing_device(); !why.empty())
+      throw InputError("--device cuda: " + why + " (use --device cpu or auto)");
+    return std::make_unique<cuda::CudaBackend>();
+  }
+#else
+  if (device == "auto") return std::make_unique<CpuBackend>();
   if (device == "cuda")
     throw InputError(
-        "--device cuda: this build has no CUDA backend yet (use --device cpu or auto)");
+        "--device cuda: this build has no CUDA backend (nvcc was not found when it was "
+        "configured; use --device cpu or auto)");
+#endif
   throw InputError("--device: unknown device '" + device + "' (expected auto, cpu or cuda)");
 }
 

@@ -3,20 +3,7 @@
 // wrong on purpose: the emulator must catch them.
 #pragma once
 #include "../kernels/compat.cuh"
-
-#if defined(__CUDACC__)
-#include <curand_kernel.h>
-#else
-// cuRAND's headers are not warning-clean under the project's flags.
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wconversion"
-#pragma GCC diagnostic ignored "-Wsign-conversion"
-#pragma GCC diagnostic ignored "-Wshadow"
-#pragma GCC diagnostic ignored "-Wunused-parameter"
-#pragma GCC diagnostic ignored "-Wpedantic"
-#include <curand_kernel.h>
-#pragma GCC diagnostic pop
-#endif
+#include "../kernels/curand.cuh"
 
 namespace simt_test {
 

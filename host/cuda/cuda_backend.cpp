@@ -1,0 +1,310 @@
+#include "cuda/cuda_backend.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <string>
+
+#include "kernels/adam.h"
+#include "kernels/batchnorm.h"
+#include "kernels/counter.h"
+#include "kernels/linear.h"
+#include "kernels/mixing.h"
+#include "kernels/normalize.h"
+#include "kernels/probe.h"
+#include "kernels/softmax_xent.h"
+
+namespace xent::cuda {
+inline namespace XENT_KERNELS_ABI {
+namespace {
+
+std::string mib(size_t bytes) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.1f MiB", static_cast<double>(bytes) / (1 << 20));
+  return buf;
+}
+
+bool same(const kernels::LatentReplica& a, const kernels::LatentReplica& b) {
+  return a.seed == b.seed && a.label_range == b.label_range && a.diet == b.diet &&
+         a.centres == b.centres && a.conditional == b.conditional &&
+         a.centre_scale == b.centre_scale && a.noise_scale == b.noise_scale && a.kappa == b.kappa &&
+         a.dm1 == b.dm1 && a.b == b.b && a.x0 == b.x0 && a.c == b.c && a.a == b.a;
+}
+
+// Scratch slots, one per use, so that no two live uses share memory.
+enum Slot : size_t { kSoftmaxRows, kProbe, kSlots };
+
+}  // namespace
+
+std::string missing_device() {
+  int count = 0;
+  const cudaError_t e = cudaGetDeviceCount(&count);
+  if (e != cudaSuccess) {
+    cudaGetLastError();  // clear it: nothing else failed
+    return std::string("no usable CUDA device (") + cudaGetErrorString(e) + ")";
+  }
+  if (count == 0) return "no CUDA device";
+  return "";
+}
+
+CudaBackend::CudaBackend(const CudaOptions& options) : options_(options) {
+  if (const std::string why = missing_device(); !why.empty()) throw DeviceError(why);
+  XENT_CUDA_CHECK(cudaSetDevice(options_.device));
+  XENT_CUDA_CHECK(cudaStreamCreateWithFlags(&stream_, cudaStreamNonBlocking));
+  blas_ = make_blas(stream_, options_.tf32);
+  scratch_.assign(kSlots, {nullptr, 0});
+}
+
+CudaBackend::~CudaBackend() {
+  // Destructors do not throw: errors here would only hide the one that unwound the stack.
+  cudaStreamSynchronize(stream_);
+  drop_step_graph();
+  for (auto& [p, bytes] : scratch_) cudaFree(p);
+  cudaFree(replicas_device_);
+  blas_.reset();
+  cudaStreamDestroy(stream_);
+}
+
+std::string CudaBackend::name() const {
+#if defined(XENT_EMULATED)
+  return "cuda (SIMT emulator, " + blas_->name() + ")";
+#else
+  cudaDeviceProp prop{};
+  if (cudaGetDeviceProperties(&prop, options_.device) != cudaSuccess) return "cuda";
+  return std::string("cuda (") + prop.name + (options_.tf32 ? ", TF32" : ", FP32") + ")";
+#endif
+}
+
+void* CudaBackend::allocate(size_t bytes) {
+  void* p = nullptr;
+  const cudaError_t e = cudaMalloc(&p, bytes);
+  if (e == cudaErrorMemoryAllocation) {
+    cudaGetLastError();
+    size_t free = 0, total = 0;
+    cudaMemGetInfo(&free, &total);
+    throw DeviceError("out of device memory: asked for " + mib(bytes) + ", " + mib(free) +
+                      " free of " + mib(total) +
+                      " (reduce train.population, train.batch or the eval size)");
+  }
+  XENT_CUDA_CHECK(e);
+  return p;
+}
+
+void CudaBackend::release(void* p) { cudaFree(p); }
+
+void CudaBackend::upload(void* dst, const void* src, size_t bytes) {
+  XENT_CUDA_CHECK(cudaMemcpyAsync(dst, src, bytes, cudaMemcpyHostToDevice, stream_));
+  // The caller may reuse src at once: a pageable copy is staged before the call returns, but
+  // waiting makes that independent of how the host memory was allocated.
+  XENT_CUDA_CHECK(cudaStreamSynchronize(stream_));
+}
+
+void CudaBackend::download(void* dst, const void* src, size_t bytes) {
+  XENT_CUDA_CHECK(cudaMemcpyAsync(dst, src, bytes, cudaMemcpyDeviceToHost, stream_));
+  XENT_CUDA_CHECK(cudaStreamSynchronize(stream_));
+}
+
+void CudaBackend::zero(void* dst, size_t bytes) {
+  XENT_CUDA_CHECK(cudaMemsetAsync(dst, 0, bytes, stream_));
+}
+
+void CudaBackend::copy(void* dst, const void* src, size_t bytes) {
+  XENT_CUDA_CHECK(cudaMemcpyAsync(dst, src, bytes, cudaMemcpyDeviceToDevice, stream_));
+}
+
+void* CudaBackend::scratch(size_t slot, size_t bytes) {
+  auto& [p, size] = scratch_[slot];
+  if (bytes > size) {
+    drop_step_graph();  // it may hold the old pointer
+    if (p) {
+      XENT_CUDA_CHECK(cudaStreamSynchronize(stream_));  // earlier work may still use it
+      cudaFree(p);
+      p = nullptr;
+    }
+    p = allocate(bytes);
+    size = bytes;
+  }
+  return p;
+}
+
+// Row-major y [rows][out] = x [rows][in] W^T is, column-major, y^T = W^T x^T with W^T read from
+// W's row-major storage: C (out x rows) = op_T(A = W, in x out) * B (x^T, in x rows).
+void CudaBackend::linear_forward(const LinearShape& s, const float* x, const float* w,
+                                 const float* b, float* y) {
+  Gemm g;
+  g.trans_a = true;
+  g.m = s.out;
+  g.n = static_cast<int>(s.rows);
+  g.k = s.in;
+  g.a = w;
+  g.lda = s.in;
+  g.stride_a = int64_t{s.out} * s.in;
+  g.b = x;
+  g.ldb = s.in;
+  g.stride_b = s.rows * s.in;
+  g.c = y;
+  g.ldc = s.out;
+  g.stride_c = s.rows * s.out;
+  g.batch = s.K;
+  blas_->gemm(g);
+  if (b) kernels::linear_add_bias(s, b, y, stream_);
+}
+
+void CudaBackend::linear_backward(const LinearShape& s, const float* x, const float* w,
+                                  const float* dy, float* dx, float* dw, float* db) {
+  if (dx) {
+    // dx [rows][in] = dy [rows][out] W [out][in]; column-major dx^T = W^T dy^T.
+    Gemm g;
+    g.m = s.in;
+    g.n = static_cast<int>(s.rows);
+    g.k = s.out;
+    g.a = w;
+    g.lda = s.in;
+    g.stride_a = int64_t{s.out} * s.in;
+    g.b = dy;
+    g.ldb = s.out;
+    g.stride_b = s.rows * s.out;
+    g.c = dx;
+    g.ldc = s.in;
+    g.stride_c = s.rows * s.in;
+    g.batch = s.K;
+    blas_->gemm(g);
+  }
+  // dW [out][in] = dy^T x; column-major dW^T (in x out) = x^T (in x rows) * dy (rows x out).
+  Gemm g;
+  g.trans_b = true;
+  g.m = s.in;
+  g.n = s.out;
+  g.k = static_cast<int>(s.rows);
+  g.a = x;
+  g.lda = s.in;
+  g.stride_a = s.rows * s.in;
+  g.b = dy;
+  g.ldb = s.out;
+  g.stride_b = s.rows * s.out;
+  g.c = dw;
+  g.ldc = s.in;
+  g.stride_c = int64_t{s.out} * s.in;
+  g.batch = s.K;
+  blas_->gemm(g);
+  if (db) kernels::linear_bias_grad(s, dy, db, stream_);
+}
+
+void CudaBackend::batchnorm_act_forward_train(const BatchNormShape& s, const float* h,
+                                              const float* gamma, const float* beta, float* a,
+                                              float* mean, float* rstd, float* running_mean,
+                                              float* running_var) {
+  kernels::batchnorm_act_forward_train(s, h, gamma, beta, a, mean, rstd, running_mean, running_var,
+                                       stream_);
+}
+
+void CudaBackend::batchnorm_act_forward_eval(const BatchNormShape& s, const float* h,
+                                             const float* gamma, const float* beta,
+                                             const float* running_mean, const float* running_var,
+                                             float* a) {
+  kernels::batchnorm_act_forward_eval(s, h, gamma, beta, running_mean, running_var, a, stream_);
+}
+
+void CudaBackend::batchnorm_act_backward(const BatchNormShape& s, const float* h, const float* a,
+                                         const float* gamma, const float* mean, const float* rstd,
+                                         const float* da, float* dh, float* dgamma, float* dbeta) {
+  kernels::batchnorm_act_backward(s, h, a, gamma, mean, rstd, da, dh, dgamma, dbeta, stream_);
+}
+
+void CudaBackend::normalize_rows_forward(int64_t rows, int width, const float* x, float* y,
+                                         float* norms) {
+  kernels::normalize_rows_forward(rows, width, x, y, norms, stream_);
+}
+
+void CudaBackend::normalize_rows_backward(int64_t rows, int width, const float* y,
+                                          const float* norms, const float* dy, float* dx) {
+  kernels::normalize_rows_backward(rows, width, y, norms, dy, dx, stream_);
+}
+
+void CudaBackend::softmax_xent(const XentShape& s, float* logits, const int32_t* labels,
+                               float* loss, float* correct, bool grad) {
+  auto* per_row = static_cast<float*>(
+      scratch(kSoftmaxRows, 3 * static_cast<size_t>(s.K * s.rows) * sizeof(float)));
+  kernels::softmax_xent(s, logits, labels, per_row, loss, correct, grad, stream_);
+}
+
+void CudaBackend::adam(int64_t n, float* param, const float* grad, float* m, float* v,
+                       const AdamParams& a, const int64_t* step) {
+  kernels::adam(n, param, grad, m, v, a, step, stream_);
+}
+
+void CudaBackend::increment(int64_t* counter) { kernels::increment(counter, stream_); }
+
+void CudaBackend::drop_step_graph() {
+  if (step_exec_) cudaGraphExecDestroy(step_exec_);
+  if (step_graph_) cudaGraphDestroy(step_graph_);
+  step_exec_ = nullptr;
+  step_graph_ = nullptr;
+  step_calls_ = 0;
+}
+
+void CudaBackend::run_step(const std::function<void()>& record) {
+  if (!options_.graphs || step_calls_ == 0) {
+    // Eager; the first call also sizes the scratch buffers, which a capture may not allocate.
+    ++step_calls_;
+    record();
+    return;
+  }
+  if (!step_exec_) {
+    XENT_CUDA_CHECK(cudaStreamBeginCapture(stream_, cudaStreamCaptureModeThreadLocal));
+    try {
+      record();
+    } catch (...) {
+      cudaGraph_t broken = nullptr;
+      cudaStreamEndCapture(stream_, &broken);
+      if (broken) cudaGraphDestroy(broken);
+      throw;
+    }
+    XENT_CUDA_CHECK(cudaStreamEndCapture(stream_, &step_graph_));
+    XENT_CUDA_CHECK(cudaGraphInstantiate(&step_exec_, step_graph_, 0));
+  }
+  ++step_calls_;
+  XENT_CUDA_CHECK(cudaGraphLaunch(step_exec_, stream_));
+}
+
+const kernels::LatentReplica* CudaBackend::replicas(const std::vector<DgpParams>& params,
+                                                    const std::vector<uint64_t>& seeds) {
+  std::vector<kernels::LatentReplica> want;
+  want.reserve(params.size());
+  for (size_t k = 0; k < params.size(); ++k)
+    want.push_back(kernels::latent_replica(params[k], seeds[k]));
+  const bool unchanged = want.size() == replicas_host_.size() &&
+                         std::equal(want.begin(), want.end(), replicas_host_.begin(), same);
+  if (!unchanged) {
+    // Only when the population's DGP changes (once per trainer): never inside a step.
+    const size_t bytes = want.size() * sizeof(kernels::LatentReplica);
+    drop_step_graph();  // it holds the old parameters' pointer (and values)
+    if (bytes > replicas_capacity_) {
+      XENT_CUDA_CHECK(cudaStreamSynchronize(stream_));
+      cudaFree(replicas_device_);
+      replicas_device_ = allocate(bytes);
+      replicas_capacity_ = bytes;
+    }
+    upload(replicas_device_, want.data(), bytes);
+    replicas_host_ = std::move(want);
+  }
+  return static_cast<const kernels::LatentReplica*>(replicas_device_);
+}
+
+void CudaBackend::sample_latents(const std::vector<DgpParams>& params,
+                                 const std::vector<uint64_t>& seeds, const float* centres,
+                                 RngPurpose purpose, uint64_t first, const int64_t* batches_done,
+                                 int64_t n, float* z, int32_t* labels, int32_t* cluster) {
+  if (params.empty()) return;
+  const DgpParams& p = params[0];
+  kernels::sample_latents(static_cast<int>(params.size()), p.d, p.clusters, replicas(params, seeds),
+                          centres, purpose, first, batches_done, n, z, labels, cluster, stream_);
+}
+
+void CudaBackend::mixing_forward(int K, int layers, int d, const float* weights, const float* z,
+                                 int64_t n, float* x) {
+  kernels::mixing_forward(K, layers, d, weights, z, n, x, stream_);
+}
+
+}  // namespace XENT_KERNELS_ABI
+}  // namespace xent::cuda

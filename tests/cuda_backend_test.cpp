@@ -1,0 +1,214 @@
+// The CUDA backend against the CPU backend, op by op and for whole training
+// runs. In xent_tests it runs on the SIMT emulator (OpenBLAS standing in for
+// cuBLAS); in xent_gpu_tests on a GPU.
+#include "kernel_harness.h"
+//
+#include <cmath>
+#include <cstring>
+#include <random>
+
+#include "cpu/cpu_backend.h"
+#include "cuda/cuda_backend.h"
+#include "xent/model.h"
+#include "xent/trainer.h"
+
+namespace xent {
+namespace {
+
+std::vector<float> normals(size_t n, uint32_t seed) {
+  std::mt19937 gen(seed);
+  std::normal_distribution<float> dist;
+  std::vector<float> out(n);
+  for (float& x : out) x = dist(gen);
+  return out;
+}
+
+// Runs one op on a backend: inputs uploaded, outputs downloaded.
+struct Buffers {
+  Backend& b;
+  std::vector<DeviceArray<float>> arrays;
+  float* add(const std::vector<float>& h) {
+    arrays.emplace_back(b, h.size());
+    arrays.back().upload(h);
+    return arrays.back().data();
+  }
+};
+
+// Both GEMM paths of a layer through the backend's BLAS (cuBLAS's column-major
+// view of row-major tensors) and the bias kernels. Summation order differs from
+// the CPU's OpenBLAS call, so compare with a bound of 8 eps times the sum of
+// |products| (the depth is at most 300).
+TEST(CudaBackend, LinearLayersMatchTheCpuBackend) {
+  XENT_REQUIRE_DEVICE();
+  CpuBackend cpu;
+  cuda::CudaBackend gpu;
+  for (const LinearShape s :
+       {LinearShape{1, 7, 3, 5}, LinearShape{3, 65, 33, 17}, LinearShape{2, 300, 50, 250}}) {
+    const size_t nx = s.K * s.rows * s.in, nw = size_t(s.K) * s.out * s.in,
+                 ny = s.K * s.rows * s.out, nb = size_t(s.K) * s.out;
+    const std::vector<float> x = normals(nx, 1), w = normals(nw, 2), b = normals(nb, 3),
+                             dy = normals(ny, 4);
+    std::vector<std::vector<float>> got, want;
+    for (Backend* be : {static_cast<Backend*>(&cpu), static_cast<Backend*>(&gpu)}) {
+      Buffers in{*be, {}};
+      float *dx_ = in.add(x), *dw_ = in.add(w), *db_ = in.add(b), *ddy = in.add(dy);
+      DeviceArray<float> y(*be, ny), gx(*be, nx), gw(*be, nw), gb(*be, nb);
+      be->linear_forward(s, dx_, dw_, db_, y.data());
+      be->linear_backward(s, dx_, dw_, ddy, gx.data(), gw.data(), gb.data());
+      auto& out = be == &cpu ? want : got;
+      out = {y.download(), gx.download(), gw.download(), gb.download()};
+    }
+    const float eps = std::numeric_limits<float>::epsilon();
+    // Generous per-element scale: every product is O(1) for these normals, and
+    // the sums have in, out or rows terms.
+    const float scale[4] = {float(s.in) + 1, float(s.out), float(s.rows), float(s.rows)};
+    for (int t = 0; t < 4; ++t)
+      for (size_t i = 0; i < want[t].size(); ++i)
+        ASSERT_NEAR(got[t][i], want[t][i], 8 * eps * 4 * scale[t])
+            << "tensor " << t << " element " << i << " K=" << s.K << " rows=" << s.rows;
+  }
+}
+
+TEST(CudaBackend, ProbeMatchesTheCpuBackend) {
+  XENT_REQUIRE_DEVICE();
+  CpuBackend cpu;
+  cuda::CudaBackend gpu;
+  const int64_t n = 1000;
+  const int p = 8, q = 5;
+  std::vector<float> f = normals(n * p, 5), t(n * q);
+  const std::vector<float> a = normals(p * q, 6), noise = normals(n * q, 7);
+  for (int64_t i = 0; i < n; ++i)
+    for (int k = 0; k < q; ++k) {
+      float s = 1.0f + 0.2f * noise[i * q + k];
+      for (int j = 0; j < p; ++j) s += f[i * p + j] * a[j * q + k];
+      t[i * q + k] = s;
+    }
+  ProbeResult r[2];
+  int i = 0;
+  for (Backend* be : {static_cast<Backend*>(&cpu), static_cast<Backend*>(&gpu)}) {
+    Buffers in{*be, {}};
+    float *df = in.add(f), *dt = in.add(t);
+    r[i++] = be->probe(df, n, p, dt, q, 0.5, 1.0);
+  }
+  // dgelsd on the rows against normal equations from device sums: both exact to
+  // ~1e-12 here.
+  EXPECT_NEAR(r[1].r2_a, r[0].r2_a, 1e-9);
+  EXPECT_NEAR(r[1].r2_o, r[0].r2_o, 1e-9);
+  EXPECT_NEAR(r[1].mae_o, r[0].mae_o, 1e-9);
+  EXPECT_NEAR(r[1].mcc, r[0].mcc, 1e-9);
+}
+
+Config small_config(int K) {
+  Config c =
+      load_config("", "",
+                  {"model.hidden=[16, 32, 16]", "train.batch=64", "train.steps=30",
+                   "train.eval_samples=512", "dgp.clusters=10", "dgp.mixing_cond_draws=200"});
+  c.train.population = K;
+  c.train.seed = 3;
+  return c;
+}
+
+struct TrainedRun {
+  std::vector<ReplicaMetrics> metrics;
+  std::vector<float> params;
+  std::vector<float> loss;
+};
+
+TrainedRun train(Backend& b, const Config& c, int64_t steps) {
+  Trainer t(b, c);
+  for (int64_t s = 0; s < steps; ++s) t.step();
+  TrainedRun r;
+  r.metrics = t.evaluate();
+  r.params.resize(static_cast<size_t>(t.model().num_params()));
+  b.download(r.params.data(), t.model().params(), r.params.size() * sizeof(float));
+  r.loss = t.last_loss();
+  return r;
+}
+
+void expect_metrics_near(const TrainedRun& got, const TrainedRun& want, double tol) {
+  for (size_t k = 0; k < want.metrics.size(); ++k) {
+    const ReplicaMetrics &g = got.metrics[k], &w = want.metrics[k];
+    EXPECT_NEAR(g.r2_a, w.r2_a, tol) << "k=" << k;
+    EXPECT_NEAR(g.r2_o, w.r2_o, tol) << "k=" << k;
+    // mae_o is |scale - singular value|, of order 4 early on and the least
+    // stable of the metrics (the no-intercept map's spectrum): relative, 2.5
+    // times looser.
+    EXPECT_NEAR(g.mae_o, w.mae_o, 2.5 * tol * std::max(1.0, w.mae_o)) << "k=" << k;
+    EXPECT_NEAR(g.mcc, w.mcc, tol) << "k=" << k;
+    EXPECT_NEAR(g.r2_w, w.r2_w, tol) << "k=" << k;
+    EXPECT_NEAR(g.loss, w.loss, tol) << "k=" << k;
+  }
+}
+
+// Before any step: the same latents, labels and initial parameters, so the
+// evaluation (the encoder in eval mode, the loss and every probe) agrees to the
+// rounding of the GEMM and reduction orders: 1e-5 on metrics of order 1.
+TEST(CudaBackend, EvaluationBeforeTrainingMatchesTheCpuBackend) {
+  XENT_REQUIRE_DEVICE();
+  const Config c = small_config(2);
+  CpuBackend cpu;
+  cuda::CudaBackend gpu;
+  const TrainedRun want = train(cpu, c, 0), got = train(gpu, c, 0);
+  EXPECT_EQ(0,
+            std::memcmp(got.params.data(), want.params.data(), want.params.size() * sizeof(float)))
+      << "initial parameters";
+  expect_metrics_near(got, want, 1e-5);
+  for (size_t k = 0; k < want.metrics.size(); ++k)
+    EXPECT_EQ(got.metrics[k].acc, want.metrics[k].acc) << "k=" << k;
+}
+
+// One step: the loss agrees to rounding, and so does the update, with one
+// exception. A hidden layer's bias feeds a BatchNorm, which subtracts it again:
+// its exact gradient is 0, the computed one is rounding noise, and Adam's first
+// step, lr * g / (|g| + eps), moves it by
+// +-lr with whatever sign the noise has. Those may differ by 2 lr; every other
+// parameter agrees to 1e-5.
+TEST(CudaBackend, FirstStepMatchesTheCpuBackend) {
+  XENT_REQUIRE_DEVICE();
+  const Config c = small_config(2);
+  CpuBackend cpu;
+  cuda::CudaBackend gpu;
+  const TrainedRun want = train(cpu, c, 1), got = train(gpu, c, 1);
+  for (size_t k = 0; k < want.loss.size(); ++k) EXPECT_NEAR(got.loss[k], want.loss[k], 1e-5);
+  const double lr = c.train.lr;
+  Model layout(cpu, c, 1);
+  const int hidden = static_cast<int>(c.model.widths(c.dgp.d).size());
+  for (const auto& t : layout.tensors()) {
+    bool before_bn = false;
+    for (int i = 0; i < hidden; ++i) before_bn |= t.name == "enc." + std::to_string(i) + ".bias";
+    const double tol = before_bn ? 2 * lr * (1 + 1e-3) : 1e-5;
+    for (int64_t i = t.offset; i < t.offset + c.train.population * t.size; ++i)
+      ASSERT_NEAR(got.params[i], want.params[i], tol) << t.name << " element " << i - t.offset;
+  }
+}
+
+// Thirty steps: those sign flips compound, so the runs drift apart a little,
+// but they train the same way: metrics within 0.02 (measured: 0.003 on r2_a).
+TEST(CudaBackend, TrainingMatchesTheCpuBackend) {
+  XENT_REQUIRE_DEVICE();
+  const Config c = small_config(2);
+  CpuBackend cpu;
+  cuda::CudaBackend gpu;
+  const TrainedRun want = train(cpu, c, c.train.steps), got = train(gpu, c, c.train.steps);
+  expect_metrics_near(got, want, 0.02);
+  std::printf(
+      "[ info     ] %lld steps, CPU vs %s: r2_a %.6f vs %.6f, loss "
+      "%.6f vs %.6f\n",
+      static_cast<long long>(c.train.steps), gpu.name().c_str(), got.metrics[0].r2_a,
+      want.metrics[0].r2_a, got.metrics[0].loss, want.metrics[0].loss);
+}
+
+TEST(CudaBackend, GraphReplayEqualsEagerExecution) {
+  XENT_REQUIRE_DEVICE();
+  const Config c = small_config(2);
+  cuda::CudaOptions eager;
+  eager.graphs = false;
+  cuda::CudaBackend a(eager), b;
+  const TrainedRun x = train(a, c, c.train.steps), y = train(b, c, c.train.steps);
+  ASSERT_EQ(x.params.size(), y.params.size());
+  EXPECT_EQ(0, std::memcmp(x.params.data(), y.params.data(), x.params.size() * sizeof(float)));
+  EXPECT_EQ(0, std::memcmp(&x.metrics[1], &y.metrics[1], sizeof(ReplicaMetrics)));
+}
+
+}  // namespace
+}  // namespace xent
