@@ -52,6 +52,7 @@ struct Case {
   uint64_t first = 0;
   RngPurpose purpose = RngPurpose::Train;
   bool with_cluster = true;
+  int64_t batches_done = -1;  // the step counter in device memory; negative: none (null)
 };
 
 std::vector<LatentReplica> replicas_of(const Case& c) {
@@ -102,23 +103,26 @@ void check_case(const Case& c) {
   const int clusters = c.params[0].clusters;
   const auto rows = static_cast<size_t>(K * c.n);
   SCOPED_TRACE(testing::Message() << "K=" << K << " d=" << d << " clusters=" << clusters
-                                  << " n=" << c.n << " first=" << c.first);
+                                  << " n=" << c.n << " first=" << c.first
+                                  << " batches_done=" << c.batches_done);
 
   // The CPU's centres for both, so that sampling is compared on identical inputs.
   const std::vector<float> centres = cpu_centres(c);
   std::vector<float> want_z(rows * static_cast<size_t>(d));
   std::vector<int32_t> want_labels(rows), want_cluster(rows);
   xent::CpuBackend cpu;
-  cpu.sample_latents(c.params, c.seeds, centres.data(), c.purpose, c.first, nullptr, c.n,
-                     want_z.data(), want_labels.data(),
+  const bool counted = c.batches_done >= 0;
+  cpu.sample_latents(c.params, c.seeds, centres.data(), c.purpose, c.first,
+                     counted ? &c.batches_done : nullptr, c.n, want_z.data(), want_labels.data(),
                      c.with_cluster ? want_cluster.data() : nullptr);
 
   const DeviceVector<LatentReplica> d_rep(replicas_of(c));
   const DeviceVector<float> d_centres(centres);
   DeviceVector<float> d_z(want_z.size());
   DeviceVector<int32_t> d_labels(rows), d_cluster(rows);
+  const DeviceVector<int64_t> d_batches(std::vector<int64_t>{c.batches_done});
   xent::kernels::sample_latents(K, d, clusters, d_rep.get(), d_centres.get(), c.purpose, c.first,
-                                nullptr, c.n, d_z.get(), d_labels.get(),
+                                counted ? d_batches.get() : nullptr, c.n, d_z.get(), d_labels.get(),
                                 c.with_cluster ? d_cluster.get() : nullptr, nullptr);
 
   EXPECT_EQ(d_labels.download(), want_labels);
@@ -185,10 +189,15 @@ TEST(LatentsKernel, ConditionalsAndCentreDistributionsPerReplica) {
 
 // DIET labels (an instance index; cluster = index mod |C|) next to a supervised replica, with
 // instances up to 2^31 - 1, and a `first` offset near 2^56 so that the stream index wraps
-// inside the batch as rng_stream masks it.
+// inside the batch as rng_stream masks it; one run also offsets by a step counter read from
+// device memory (batches_done * n more).
 TEST(LatentsKernel, DietAndSupervisedLabelsWithOffsetStreams) {
   XENT_REQUIRE_DEVICE();
-  for (const uint64_t first : {uint64_t{0}, uint64_t{123456789}, (uint64_t{1} << 56) - 100}) {
+  const struct {
+    uint64_t first;
+    int64_t batches_done;
+  } offsets[] = {{0, -1}, {123456789, 5}, {(uint64_t{1} << 56) - 100, -1}};
+  for (const auto& [first, batches_done] : offsets) {
     Case c;
     c.params = {
         params(5, 10, 10.0, Conditional::VonMisesFisher, CentreDist::Uniform, LabelMode::Diet,
@@ -198,6 +207,7 @@ TEST(LatentsKernel, DietAndSupervisedLabelsWithOffsetStreams) {
     c.seeds = {7, 0xdeadbeefcafef00dull, 7};
     c.n = 1000;
     c.first = first;
+    c.batches_done = batches_done;
     c.purpose = first == 0 ? RngPurpose::Eval : RngPurpose::Train;
     check_case(c);
   }
