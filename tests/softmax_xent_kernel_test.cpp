@@ -78,8 +78,9 @@ void check_case(const Case& c, uint32_t seed) {
       const double p = std::exp(x[j] - lse);
       // g = (exp(x - lse) - onehot) / rows: exp's argument carries the lse error above (and a
       // float exp's own ulps), so p is off by that much relatively; then one float rounding.
-      const double tol =
-          (64 * kEps * (std::fabs(lse) + 1.0) * p + 4 * kEps * (p + onehot)) / static_cast<double>(c.rows) + 1e-30;
+      const double tol = (64 * kEps * (std::fabs(lse) + 1.0) * p + 4 * kEps * (p + onehot)) /
+                             static_cast<double>(c.rows) +
+                         1e-30;
       ASSERT_NEAR(got.grad[i], want_grad[i], tol) << "row " << r << " class " << j;
     }
   }
