@@ -24,14 +24,6 @@ constexpr int kRun = 32;        // rows summed in float before the double fold (
 constexpr int kEvalGroups = 8;  // warps per block in the element-wise eval pass
 constexpr int kEvalRows = 64;   // rows per block in the element-wise eval pass
 
-__device__ __forceinline__ double dmul_rn(double x, double y) {
-#if defined(__CUDACC__)
-  return __dmul_rn(x, y);
-#else
-  return x * y;
-#endif
-}
-
 __device__ __forceinline__ float leaky(float v, float slope) {
   return v * (v > 0.0f ? 1.0f : slope);
 }
@@ -97,9 +89,10 @@ __global__ void __launch_bounds__(kTile* kGroups)
     const double unbiased = n > 1 ? total[0] / static_cast<double>(n - 1) : var;
     // The CPU's types exactly: momentum * mean is a float product, the rest is double.
     const double m = s.momentum;
-    running_mean[p] = static_cast<float>(dmul_rn(1.0 - m, running_mean[p]) +
+    running_mean[p] = static_cast<float>(__dmul_rn(1.0 - m, running_mean[p]) +
                                          static_cast<double>(s.momentum * mf));
-    running_var[p] = static_cast<float>(dmul_rn(1.0 - m, running_var[p]) + dmul_rn(m, unbiased));
+    running_var[p] =
+        static_cast<float>(__dmul_rn(1.0 - m, running_var[p]) + __dmul_rn(m, unbiased));
     const float scale = gamma[p] * rs;
     s_scale[tx] = scale;
     s_shift[tx] = beta[p] - __fmul_rn(mf, scale);

@@ -16,14 +16,6 @@ namespace {
 constexpr int kThreads = 256;
 constexpr int64_t kMaxBlocks = 132 * 8;  // fills an H200; the kernels loop beyond it
 
-__device__ __forceinline__ double dmul_rn(double x, double y) {
-#if defined(__CUDACC__)
-  return __dmul_rn(x, y);
-#else
-  return x * y;
-#endif
-}
-
 // Sum over the `group` lanes (a power of two) that share a row; every lane gets the total,
 // bit for bit the same (each pairwise add is commutative). The whole warp must call it.
 __device__ __forceinline__ double group_sum(double v, int group) {
@@ -81,7 +73,7 @@ __global__ void __launch_bounds__(kThreads)
     const double nrm = norms[r];
     // d(x/|x|) = (I - y y^T) / |x|; the product is rounded before the subtraction, as on the CPU.
     for (int c = sub; c < width; c += group)
-      dx[o + c] = static_cast<float>((dy[o + c] - dmul_rn(dot, y[o + c])) / nrm);
+      dx[o + c] = static_cast<float>((dy[o + c] - __dmul_rn(dot, y[o + c])) / nrm);
   }
 }
 

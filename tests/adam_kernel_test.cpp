@@ -11,13 +11,7 @@ namespace {
 
 using xent::test::DeviceVector;
 
-std::vector<float> normals(size_t n, uint32_t seed, float scale) {
-  std::mt19937 gen(seed);
-  std::normal_distribution<float> dist(0.0f, scale);
-  std::vector<float> out(n);
-  for (float& x : out) x = dist(gen);
-  return out;
-}
+using xent::test::normals;
 
 // Several steps of both implementations from the same state; `offset` shifts every buffer off
 // 16-byte alignment so the scalar path runs alone.

@@ -15,13 +15,7 @@
 namespace xent {
 namespace {
 
-std::vector<float> normals(size_t n, uint32_t seed) {
-  std::mt19937 gen(seed);
-  std::normal_distribution<float> dist;
-  std::vector<float> out(n);
-  for (float& x : out) x = dist(gen);
-  return out;
-}
+using xent::test::normals;
 
 // Runs one op on a backend: inputs uploaded, outputs downloaded.
 struct Buffers {

@@ -13,6 +13,7 @@
 
 #include <cstdint>
 #include <cstring>
+#include <random>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -90,6 +91,15 @@ constexpr bool kEmulated =
 #else
     false;
 #endif
+
+// Normal(0, scale^2) test data, reproducible from the seed.
+inline std::vector<float> normals(size_t n, uint32_t seed, float scale = 1.0f) {
+  std::mt19937 gen(seed);
+  std::normal_distribution<float> dist(0.0f, scale);
+  std::vector<float> out(n);
+  for (float& x : out) x = dist(gen);
+  return out;
+}
 
 inline uint32_t float_bits(float f) {
   uint32_t b = 0;

@@ -20,13 +20,7 @@ namespace {
 
 using xent::test::DeviceVector;
 
-std::vector<float> normals(size_t n, uint32_t seed, float scale) {
-  std::mt19937 gen(seed);
-  std::normal_distribution<float> dist(0.0f, scale);
-  std::vector<float> out(n);
-  for (float& x : out) x = dist(gen);
-  return out;
-}
+using xent::test::normals;
 
 // K replicas' weights: the real construction (a short condition-number search) for the small d
 // the paper uses, N(0, 1/d) entries (columns of norm ~1) for wide d, where the search's SVDs
