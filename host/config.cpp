@@ -264,6 +264,7 @@ const std::vector<Key>& keys() {
       XENT_INT64_KEY("train.checkpoint_every", train.checkpoint_every),
       XENT_INT_KEY("train.eval_samples", train.eval_samples),
       XENT_DOUBLE_KEY("train.eval_split", train.eval_split, double),
+      XENT_BOOL_KEY("train.tf32", train.tf32),
   };
   return k;
 }

@@ -144,7 +144,10 @@ void run_train(const TrainArgs& a) {
   } else {
     c = o.load();
   }
-  auto backend = make_backend(a.device);
+  auto backend = make_backend(a.device, c.train.tf32);
+  if (c.train.tf32 && backend->name().rfind("cpu", 0) == 0 && !a.quiet)
+    std::fprintf(stderr,
+                 "xent: train.tf32 applies to the CUDA backend; the CPU computes in FP32\n");
   if (out.empty()) out = default_out(o.preset.empty() ? std::string("default") : o.preset);
   const std::string ck_path = out + "/checkpoint.xck";
   if (a.resume.empty()) prepare_output_dir(out, a.force);

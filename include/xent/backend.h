@@ -130,8 +130,9 @@ class Backend {
 };
 
 // "cpu" (the reference) or, when built with CUDA and a GPU is present, "cuda". "auto" picks
-// cuda when available. Throws InputError for an unknown or unavailable device.
-std::unique_ptr<Backend> make_backend(const std::string& device);
+// cuda when available. Throws InputError for an unknown or unavailable device. tf32: TF32 tensor
+// cores in the CUDA backend's GEMMs (train.tf32); the CPU backend ignores it.
+std::unique_ptr<Backend> make_backend(const std::string& device, bool tf32 = false);
 
 // Typed, owning backend memory.
 template <class T>

@@ -37,6 +37,9 @@ struct TrainConfig {
   int64_t checkpoint_every = 5000;
   int eval_samples = 8192;
   double eval_split = 0.5;  // the first half fits the probes, the second half scores them
+  // TF32 tensor cores in the CUDA backend's GEMMs (10-bit mantissas in the products, FP32
+  // sums); the CPU backend always computes in FP32.
+  bool tf32 = false;
 };
 
 struct Config {
