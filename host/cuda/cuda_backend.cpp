@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <stdexcept>
 #include <string>
 
 #include "kernels/adam.h"
@@ -297,6 +298,11 @@ void CudaBackend::sample_latents(const std::vector<DgpParams>& params,
                                  int64_t n, float* z, int32_t* labels, int32_t* cluster) {
   if (params.empty()) return;
   const DgpParams& p = params[0];
+  // One launch covers the population: its grid and the centres' layout assume one shape.
+  for (const DgpParams& q : params)
+    if (q.d != p.d || q.clusters != p.clusters)
+      throw std::invalid_argument(
+          "CudaBackend::sample_latents: the replicas differ in d or clusters");
   kernels::sample_latents(static_cast<int>(params.size()), p.d, p.clusters, replicas(params, seeds),
                           centres, purpose, first, batches_done, n, z, labels, cluster, stream_);
 }
