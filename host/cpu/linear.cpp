@@ -10,13 +10,13 @@
 #include <vector>
 
 #include "cpu/ops.h"
+#include "cpu/vector_clones.h"
 
 namespace xent::cpu {
 namespace {
 
 // Inner dimensions up to this take the loops: d = 5 features (the head) or a d-wide input.
 constexpr int kSmallInner = 8;
-constexpr int kLanes = 16;
 
 // wt [in][out] = w [out][in]^T, so that the loops below read contiguous rows.
 void transpose(const float* w, int out, int in, float* wt) {
@@ -24,26 +24,28 @@ void transpose(const float* w, int out, int in, float* wt) {
     for (int i = 0; i < in; ++i) wt[i * out + o] = w[o * in + i];
 }
 
-// y [rows][out] = x [rows][in] W^T (+ b), the products summed in order of i, then the bias.
-void forward_small_inner(int64_t rows, int in, int out, const float* __restrict x,
-                         const float* __restrict wt, const float* __restrict b,
-                         float* __restrict y) {
+// y [rows][out] = x [rows][in] W^T (+ b): each output's IN products summed in order of i, then
+// the bias, and written once. IN is a compile-time constant so that the sum over i unrolls and
+// the loop over o vectorises.
+template <int IN>
+XENT_VECTOR_CLONES void forward_small_inner(int64_t rows, int out, const float* __restrict x,
+                                            const float* __restrict wt, const float* __restrict b,
+                                            float* __restrict y) {
   for (int64_t r = 0; r < rows; ++r) {
-    const float* xr = x + r * in;
+    const float* xr = x + r * IN;
     float* __restrict yr = y + r * out;
-    const float x0 = xr[0];
-    for (int o = 0; o < out; ++o) yr[o] = x0 * wt[o];
-    for (int i = 1; i < in; ++i) {
-      const float xi = xr[i];
-      const float* __restrict wi = wt + i * out;
-      for (int o = 0; o < out; ++o) yr[o] += xi * wi[o];
+    for (int o = 0; o < out; ++o) {
+      float acc = xr[0] * wt[o];
+      for (int i = 1; i < IN; ++i) acc += xr[i] * wt[i * out + o];
+      yr[o] = b ? acc + b[o] : acc;
     }
-    if (b)
-      for (int o = 0; o < out; ++o) yr[o] += b[o];
   }
 }
 
-float dot(const float* __restrict a, const float* __restrict b, int n) {
+// A dot product in kLanes partial sums folded in a fixed order (a single running sum would not
+// vectorise).
+XENT_VECTOR_CLONES float dot(const float* __restrict a, const float* __restrict b, int n) {
+  constexpr int kLanes = 16;
   float lane[kLanes] = {};
   int j = 0;
   for (; j + kLanes <= n; j += kLanes)
@@ -55,24 +57,37 @@ float dot(const float* __restrict a, const float* __restrict b, int n) {
 }
 
 // dx [rows][in] = dy W (dot products of dy's rows with wt's rows; skipped when dx is null) and
-// dW [out][in] = dy^T x, accumulated over rows in dwt [in][out] then transposed.
-void backward_small_inner(int64_t rows, int in, int out, const float* __restrict x,
-                          const float* __restrict wt, const float* __restrict dy,
-                          float* __restrict dx, float* __restrict dwt, float* __restrict dw) {
-  for (int i = 0; i < in * out; ++i) dwt[i] = 0.0f;
+// dW [out][in] = dy^T x, accumulated over rows (in row order, in float, as a GEMM does) in
+// dwt [in][out], which stays in L1.
+template <int IN>
+XENT_VECTOR_CLONES void backward_small_inner(int64_t rows, int out, const float* __restrict x,
+                                             const float* __restrict wt, const float* __restrict dy,
+                                             float* __restrict dx, float* __restrict dwt) {
+  for (int i = 0; i < IN * out; ++i) dwt[i] = 0.0f;
   for (int64_t r = 0; r < rows; ++r) {
     const float* dyr = dy + r * out;
-    const float* xr = x + r * in;
-    for (int i = 0; i < in; ++i) {
-      if (dx) dx[r * in + i] = dot(dyr, wt + i * out, out);
-      const float xi = xr[i];
+    for (int i = 0; i < IN; ++i) {
+      const float xi = x[r * IN + i];
       float* __restrict di = dwt + i * out;
       for (int o = 0; o < out; ++o) di[o] += xi * dyr[o];
     }
+    if (dx)
+      for (int i = 0; i < IN; ++i) dx[r * IN + i] = dot(dyr, wt + i * out, out);
   }
-  for (int o = 0; o < out; ++o)
-    for (int i = 0; i < in; ++i) dw[o * in + i] = dwt[i * out + o];
 }
+
+template <int IN>
+void small_inner(bool forward, int64_t rows, int in, int out, const float* x, const float* wt,
+                 const float* b_or_dy, float* y_or_dx, float* dwt) {
+  if (in != IN) return small_inner<IN - 1>(forward, rows, in, out, x, wt, b_or_dy, y_or_dx, dwt);
+  if (forward)
+    forward_small_inner<IN>(rows, out, x, wt, b_or_dy, y_or_dx);
+  else
+    backward_small_inner<IN>(rows, out, x, wt, b_or_dy, y_or_dx, dwt);
+}
+template <>
+void small_inner<0>(bool, int64_t, int, int, const float*, const float*, const float*, float*,
+                    float*) {}
 
 }  // namespace
 
@@ -87,7 +102,7 @@ void linear_forward(const LinearShape& s, const float* x, const float* w, const 
     const float* bk = b ? b + int64_t{k} * s.out : nullptr;
     if (s.in <= kSmallInner) {
       transpose(wk, s.out, s.in, wt.data());
-      forward_small_inner(rows, s.in, s.out, xk, wt.data(), bk, yk);
+      small_inner<kSmallInner>(true, rows, s.in, s.out, xk, wt.data(), bk, yk, nullptr);
       continue;
     }
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, static_cast<int>(rows), s.out, s.in, 1.0f,
@@ -112,7 +127,9 @@ void linear_backward(const LinearShape& s, const float* x, const float* w, const
     float* dwk = dw + int64_t{k} * s.out * s.in;
     if (small) {
       transpose(wk, s.out, s.in, wt.data());
-      backward_small_inner(rows, s.in, s.out, xk, wt.data(), dyk, dxk, dwt.data(), dwk);
+      small_inner<kSmallInner>(false, rows, s.in, s.out, xk, wt.data(), dyk, dxk, dwt.data());
+      for (int o = 0; o < s.out; ++o)
+        for (int i = 0; i < s.in; ++i) dwk[o * s.in + i] = dwt[i * s.out + o];
     } else {
       if (dxk)
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, static_cast<int>(rows), s.in, s.out,
