@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "cpu/ops.h"
+#include "cpu/vector_clones.h"
 
 namespace xent::cpu {
 namespace {
@@ -42,7 +43,7 @@ inline float exp_nonpositive(float x) {
   return p * std::bit_cast<float>((e + 127) << 23);
 }
 
-float row_max(const float* __restrict x, int64_t c) {
+XENT_VECTOR_CLONES float row_max(const float* __restrict x, int64_t c) {
   float lane[kLanes];
   for (int l = 0; l < kLanes; ++l) lane[l] = -std::numeric_limits<float>::infinity();
   int64_t j = 0;
@@ -55,7 +56,8 @@ float row_max(const float* __restrict x, int64_t c) {
 }
 
 // e[j] = exp(x[j] - mx); returns their sum (float lanes, folded in double).
-double exp_and_sum(const float* __restrict x, float mx, int64_t c, float* __restrict e) {
+XENT_VECTOR_CLONES double exp_and_sum(const float* __restrict x, float mx, int64_t c,
+                                      float* __restrict e) {
   float lane[kLanes] = {};
   int64_t j = 0;
   for (; j + kLanes <= c; j += kLanes)
@@ -70,6 +72,10 @@ double exp_and_sum(const float* __restrict x, float mx, int64_t c, float* __rest
     sum += e[j];
   }
   return sum;
+}
+
+XENT_VECTOR_CLONES void scale_row(float* __restrict row, int64_t c, float scale) {
+  for (int64_t j = 0; j < c; ++j) row[j] *= scale;
 }
 
 }  // namespace
@@ -102,7 +108,7 @@ void softmax_xent(const XentShape& s, float* logits, const int32_t* labels, floa
       // (softmax - onehot) / n; the label's entry separately, in double, where p - 1 cancels.
       const float scale = static_cast<float>(inv_n / sum);
       const float p_label = e[y];
-      for (int64_t j = 0; j < c; ++j) row[j] *= scale;
+      scale_row(row, c, scale);
       row[y] = static_cast<float>((static_cast<double>(p_label) / sum - 1.0) * inv_n);
     }
     loss[k] = static_cast<float>(total / static_cast<double>(n));
