@@ -105,11 +105,13 @@ void linear_forward(const LinearShape& s, const float* x, const float* w, const 
       small_inner<kSmallInner>(true, rows, s.in, s.out, xk, wt.data(), bk, yk, nullptr);
       continue;
     }
+    // With a bias, y starts as the bias and the GEMM adds the products (beta = 1): one pass
+    // over y fewer than zeroing it (OpenBLAS's beta = 0) and adding the bias after, and the
+    // same bits, acc + b rounded once.
+    if (bk)
+      for (int64_t r = 0; r < rows; ++r) std::copy_n(bk, s.out, yk + r * s.out);
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, static_cast<int>(rows), s.out, s.in, 1.0f,
-                xk, s.in, wk, s.in, 0.0f, yk, s.out);
-    if (!bk) continue;
-    for (int64_t r = 0; r < rows; ++r)
-      for (int o = 0; o < s.out; ++o) yk[r * s.out + o] += bk[o];
+                xk, s.in, wk, s.in, bk ? 1.0f : 0.0f, yk, s.out);
   }
 }
 
