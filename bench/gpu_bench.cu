@@ -183,10 +183,10 @@ __global__ void xent_from_probs(float* probs, const int32_t* labels, float* row_
     p[j] = (p[j] - (j == y ? 1.0f : 0.0f)) * inv_rows;
 }
 
-// y [rows][out] += b, one thread per element.
-__global__ void add_bias(float* y, const float* b, int64_t n, int out) {
+// y [K][rows][out] += b [K][out], one thread per element.
+__global__ void add_bias(float* y, const float* b, int64_t n, int64_t rows, int out) {
   const int64_t i = blockIdx.x * int64_t{blockDim.x} + threadIdx.x;
-  if (i < n) y[i] += b[i % out];
+  if (i < n) y[i] += b[i / (rows * out) * out + i % out];
 }
 
 // Batch mean and biased variance per column, one thread per column over all rows.
@@ -205,12 +205,13 @@ __global__ void column_stats(const float* h, int64_t rows, int width, float* mea
   var[c] = q / static_cast<float>(rows);
 }
 
+// Per replica's statistics and affine parameters [K][width], one thread per element.
 __global__ void normalize_affine(const float* h, const float* mean, const float* var,
                                  const float* gamma, const float* beta, float* out, int64_t n,
-                                 int width, float eps) {
+                                 int64_t rows, int width, float eps) {
   const int64_t i = blockIdx.x * int64_t{blockDim.x} + threadIdx.x;
   if (i >= n) return;
-  const int c = static_cast<int>(i % width);
+  const int64_t c = i / (rows * width) * width + i % width;
   out[i] = (h[i] - mean[c]) * rsqrtf(var[c] + eps) * gamma[c] + beta[c];
 }
 
@@ -282,6 +283,8 @@ void linear_section(Context& c) {
         db(static_cast<size_t>(s.K * s.out));
     const double flops = 2.0 * static_cast<double>(s.K * s.rows) * s.in * s.out;
     const double bytes = 4.0 * static_cast<double>(nx + nw + ny);
+    // backward reads x, W and dy and writes dx and dW
+    const double back_bytes = 4.0 * static_cast<double>(2 * nx + 2 * nw + ny);
     const std::string shape = dims({s.K, s.rows, s.in, s.out});
     c.rows.push_back(
         {"linear", "forward, own SGEMM + bias (kernels/linear.cu)", shape, c.timer.time([&] {
@@ -296,12 +299,12 @@ void linear_section(Context& c) {
                         xent::kernels::linear_backward(s, x.get(), w.get(), y.get(), dx.get(),
                                                        dw.get(), db.get(), c.stream);
                       }),
-                      2 * bytes, 2 * flops, 0, ""});
+                      back_bytes, 2 * flops, 0, ""});
     c.rows.push_back({"linear", "backward, cuBLAS (backend)", shape, c.timer.time([&] {
                         c.backend.linear_backward(s, x.get(), w.get(), y.get(), dx.get(), dw.get(),
                                                   db.get());
                       }),
-                      2 * bytes, 2 * flops, 0, ""});
+                      back_bytes, 2 * flops, 0, ""});
   }
 }
 
@@ -401,13 +404,14 @@ void layer_section(Context& c) {
                                                 1024 * 250, &zero, h.get(), 250, 1024 * 250, K),
                       "cublasSgemmStridedBatched");
            const int64_t n = static_cast<int64_t>(nx);
-           add_bias<<<blocks(n), kThreads, 0, c.stream>>>(h.get(), b.get(), n, 250 * K);
+           add_bias<<<blocks(n), kThreads, 0, c.stream>>>(h.get(), b.get(), n, 1024, 250);
            for (int k = 0; k < K; ++k)  // one statistics launch per replica, as a plain loop
              column_stats<<<1, kThreads, 0, c.stream>>>(h.get() + size_t{1} * k * 1024 * 250, 1024,
                                                         250, mean.get() + k * 250,
                                                         var.get() + k * 250);
-           normalize_affine<<<blocks(n), kThreads, 0, c.stream>>>(
-               h.get(), mean.get(), var.get(), gamma.get(), beta.get(), a.get(), n, 250, 1e-5f);
+           normalize_affine<<<blocks(n), kThreads, 0, c.stream>>>(h.get(), mean.get(), var.get(),
+                                                                  gamma.get(), beta.get(), a.get(),
+                                                                  n, 1024, 250, 1e-5f);
            leaky_relu<<<blocks(n), kThreads, 0, c.stream>>>(a.get(), n, 0.01f);
            CHECK(cudaGetLastError());
          }),
