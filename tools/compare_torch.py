@@ -258,9 +258,11 @@ def main():
     print(f"{'preset':<10} {'threads':>7} {'xent steps/s':>13} {'torch steps/s':>14} {'ratio':>6}")
     for preset in a.presets:
         for threads in a.threads:
-            xs = [xent_steps_per_s(a.xent, preset, threads, a.steps, a.warmup)
-                  for _ in range(a.repeats)]
-            ts = [torch_steps_per_s(preset, threads, a.steps, a.warmup) for _ in range(a.repeats)]
+            # Alternating, so that a change in the machine's load falls on both sides alike.
+            xs, ts = [], []
+            for _ in range(a.repeats):
+                xs.append(xent_steps_per_s(a.xent, preset, threads, a.steps, a.warmup))
+                ts.append(torch_steps_per_s(preset, threads, a.steps, a.warmup))
             x, t = statistics.median(xs), statistics.median(ts)
             rows.append({"preset": preset, "threads": threads, "xent_steps_per_s": xs,
                          "torch_steps_per_s": ts, "ratio": x / t})

@@ -76,6 +76,17 @@ XENT_VECTOR_CLONES void backward_small_inner(int64_t rows, int out, const float*
   }
 }
 
+// db [out] = column sums of dy [rows][out]. They accumulate in double: with 1024+ rows float
+// sums lose bits that the GPU's tree reduction keeps, and the reference should be the more exact
+// of the two.
+XENT_VECTOR_CLONES void column_sums(int64_t rows, int out, const float* __restrict dy,
+                                    double* __restrict acc, float* __restrict db) {
+  for (int o = 0; o < out; ++o) acc[o] = 0.0;
+  for (int64_t r = 0; r < rows; ++r)
+    for (int o = 0; o < out; ++o) acc[o] += dy[r * out + o];
+  for (int o = 0; o < out; ++o) db[o] = static_cast<float>(acc[o]);
+}
+
 template <int IN>
 void small_inner(bool forward, int64_t rows, int in, int out, const float* x, const float* wt,
                  const float* b_or_dy, float* y_or_dx, float* dwt) {
@@ -140,13 +151,7 @@ void linear_backward(const LinearShape& s, const float* x, const float* w, const
                   1.0f, dyk, s.out, xk, s.in, 0.0f, dwk, s.in);
     }
     if (!db) continue;
-    float* dbk = db + int64_t{k} * s.out;
-    // Column sums accumulate in double: with 1024+ rows float sums lose bits that the
-    // GPU's tree reduction keeps, and the reference should be the more exact of the two.
-    std::fill(acc.begin(), acc.end(), 0.0);
-    for (int64_t r = 0; r < rows; ++r)
-      for (int o = 0; o < s.out; ++o) acc[o] += dyk[r * s.out + o];
-    for (int o = 0; o < s.out; ++o) dbk[o] = static_cast<float>(acc[o]);
+    column_sums(rows, s.out, dyk, acc.data(), db + int64_t{k} * s.out);
   }
 }
 
