@@ -104,7 +104,8 @@ class Dgp:
         torch.manual_seed(seed)
         self.labels = labels
         self.centres = unit(torch.randn(CLUSTERS, D))
-        self.mixing = torch.from_numpy(draw_mixing(np.random.default_rng(seed), D))
+        # torch.tensor, not from_numpy: on the default device (the GPU with --gpu).
+        self.mixing = torch.tensor(draw_mixing(np.random.default_rng(seed), D))
         self.classes = CLUSTERS if labels == "supervised" else INSTANCES
 
     def sample(self, n):
@@ -172,19 +173,26 @@ class TorchRun:
         with torch.no_grad():
             f = self.encoder(self.ex)
         self.encoder.train()
-        return r2_with_intercept(f.numpy(), self.ez.numpy())
+        return r2_with_intercept(f.cpu().numpy(), self.ez.cpu().numpy())
 
 
-def torch_steps_per_s(preset, threads, steps, warmup):
+def torch_steps_per_s(preset, threads, steps, warmup, device="cpu"):
     import torch
     torch.set_num_threads(threads)
+    # Every tensor the model and the DGP create lands on the device.
+    torch.set_default_device(device)
     run = TorchRun(preset)
+    sync = torch.cuda.synchronize if device == "cuda" else (lambda: None)
     for _ in range(warmup):
         run.step()
+    sync()
     t0 = time.perf_counter()
     for _ in range(steps):
         run.step()
-    return steps / (time.perf_counter() - t0)
+    sync()
+    elapsed = time.perf_counter() - t0
+    torch.set_default_device("cpu")
+    return steps / elapsed
 
 
 def torch_time_to_r2(preset, threads, target, every, max_steps):
@@ -207,10 +215,10 @@ def xent_env(threads):
     return env
 
 
-def xent_steps_per_s(xent, preset, threads, steps, warmup):
+def xent_steps_per_s(xent, preset, threads, steps, warmup, device="cpu"):
     with tempfile.TemporaryDirectory() as out:
         # The warm-up steps are timed too by xent; run enough steps that they do not matter.
-        subprocess.run([xent, "train", "-q", "--device", "cpu", "--preset", preset, "--out", out,
+        subprocess.run([xent, "train", "-q", "--device", device, "--preset", preset, "--out", out,
                         "--force", "--set", f"train.steps={steps + warmup}", "--set",
                         "train.eval_every=0", "--set", "train.checkpoint_every=0"],
                        check=True, env=xent_env(threads))
@@ -242,6 +250,8 @@ def main():
                     help="also time both to reach this R2_a (1 thread; evaluations included)")
     ap.add_argument("--r2-every", type=int, default=500, help="steps between R2 evaluations")
     ap.add_argument("--r2-max-steps", type=int, default=30000)
+    ap.add_argument("--gpu", action="store_true",
+                    help="also time both on the GPU (xent --device cuda, PyTorch on cuda)")
     ap.add_argument("--json", help="write the measurements here")
     a = ap.parse_args()
     if not pathlib.Path(a.xent).is_file():
@@ -267,6 +277,18 @@ def main():
             rows.append({"preset": preset, "threads": threads, "xent_steps_per_s": xs,
                          "torch_steps_per_s": ts, "ratio": x / t})
             print(f"{preset:<10} {threads:>7} {x:>13.1f} {t:>14.1f} {x / t:>6.2f}", flush=True)
+    if a.gpu and not torch.cuda.is_available():
+        print("--gpu: PyTorch sees no CUDA device; no GPU rows")
+    elif a.gpu:
+        for preset in a.presets:
+            xs, ts = [], []
+            for _ in range(a.repeats):
+                xs.append(xent_steps_per_s(a.xent, preset, 1, a.steps, a.warmup, "cuda"))
+                ts.append(torch_steps_per_s(preset, 1, a.steps, a.warmup, "cuda"))
+            x, t = statistics.median(xs), statistics.median(ts)
+            rows.append({"preset": preset, "threads": "gpu", "xent_steps_per_s": xs,
+                         "torch_steps_per_s": ts, "ratio": x / t})
+            print(f"{preset:<10} {'gpu':>7} {x:>13.1f} {t:>14.1f} {x / t:>6.2f}", flush=True)
     r2_rows = []
     if a.r2 is not None:
         print(f"\ntime to R2_a >= {a.r2} (1 thread, evaluation every {a.r2_every} steps)")
