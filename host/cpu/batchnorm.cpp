@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "cpu/ops.h"
+#include "cpu/vector_clones.h"
 
 namespace xent::cpu {
 namespace {
@@ -18,9 +19,11 @@ inline float leaky(float v, float slope) { return v * (v > 0.0f ? 1.0f : slope);
 
 // One row of the backward pass's two sweeps; separate functions with restrict pointers so that
 // the compiler can prove nothing aliases and vectorise across columns.
-void backward_sums_row(int w, float slope, const float* __restrict h, const float* __restrict a,
-                       const float* __restrict da, const float* __restrict mean,
-                       const float* __restrict rstd, float* __restrict sg, float* __restrict sb) {
+XENT_VECTOR_CLONES void backward_sums_row(int w, float slope, const float* __restrict h,
+                                          const float* __restrict a, const float* __restrict da,
+                                          const float* __restrict mean,
+                                          const float* __restrict rstd, float* __restrict sg,
+                                          float* __restrict sb) {
   for (int c = 0; c < w; ++c) {
     const float dy = da[c] * (a[c] > 0.0f ? 1.0f : slope);
     const float xhat = (h[c] - mean[c]) * rstd[c];
@@ -29,10 +32,11 @@ void backward_sums_row(int w, float slope, const float* __restrict h, const floa
   }
 }
 
-void backward_dh_row(int w, float slope, const float* __restrict h, const float* __restrict a,
-                     const float* __restrict da, const float* __restrict mean,
-                     const float* __restrict rstd, const float* __restrict coef,
-                     const float* __restrict mb, const float* __restrict mg, float* __restrict dh) {
+XENT_VECTOR_CLONES void backward_dh_row(int w, float slope, const float* __restrict h,
+                                        const float* __restrict a, const float* __restrict da,
+                                        const float* __restrict mean, const float* __restrict rstd,
+                                        const float* __restrict coef, const float* __restrict mb,
+                                        const float* __restrict mg, float* __restrict dh) {
   for (int c = 0; c < w; ++c) {
     const float dy = da[c] * (a[c] > 0.0f ? 1.0f : slope);
     const float xhat = (h[c] - mean[c]) * rstd[c];
@@ -43,8 +47,9 @@ void backward_dh_row(int w, float slope, const float* __restrict h, const float*
 // Column sums of (h - shift)^power, power 1 or 2, over rows [r0, r1): float within a block,
 // accumulated into double.
 template <int power>
-void column_sums(const float* __restrict h, int64_t r0, int64_t r1, int w,
-                 const float* __restrict shift, float* __restrict block, double* __restrict acc) {
+XENT_VECTOR_CLONES void column_sums(const float* __restrict h, int64_t r0, int64_t r1, int w,
+                                    const float* __restrict shift, float* __restrict block,
+                                    double* __restrict acc) {
   constexpr int64_t kBlock = 32;
   for (int64_t b0 = r0; b0 < r1; b0 += kBlock) {
     for (int c = 0; c < w; ++c) block[c] = 0.0f;
@@ -59,8 +64,9 @@ void column_sums(const float* __restrict h, int64_t r0, int64_t r1, int w,
   }
 }
 
-void affine_act_row(int w, float slope, const float* __restrict h, const float* __restrict scale,
-                    const float* __restrict shift, float* __restrict a) {
+XENT_VECTOR_CLONES void affine_act_row(int w, float slope, const float* __restrict h,
+                                       const float* __restrict scale, const float* __restrict shift,
+                                       float* __restrict a) {
   for (int c = 0; c < w; ++c) a[c] = leaky(h[c] * scale[c] + shift[c], slope);
 }
 

@@ -1,0 +1,554 @@
+// xent_gpu_bench: what the CUDA kernels, the backend's layer and whole training steps achieve on
+// the GPU, as a table and (--json FILE) as JSON for scripts.
+//
+// Every timing is CUDA events around the work on one stream: warm-up runs first, then each
+// repeat starts from a cold L2 (a 256 MiB memset, more than the H200's 60 MB L2, between
+// repeats, outside the timed region); the median repeat is reported. Rates are against the
+// H200's peaks (DESIGN.md section 5): HBM3e 4.8 TB/s, dense FP32 67 TFLOP/s. Bytes are the
+// least an op must move (each input read once, each output written once), so GB/s is an
+// effective bandwidth that two implementations of one op share.
+//
+// Sections: the kernels one by one; the fused softmax cross-entropy against an unfused
+// softmax-then-CE pair (written below); an encoder layer as the backend runs it (cuBLAS GEMM,
+// bias, fused BatchNorm + LeakyReLU) against plain cuBLAS with separate bias, BatchNorm and
+// activation kernels; whole training steps of the base presets replayed as a CUDA graph
+// against launched op by op.
+#include <cublas_v2.h>
+#include <cuda_runtime.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <cstring>
+#include <fstream>
+#include <functional>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "cuda/cuda_backend.h"
+#include "kernels/adam.h"
+#include "kernels/batchnorm.h"
+#include "kernels/latents.h"
+#include "kernels/linear.h"
+#include "kernels/mixing.h"
+#include "kernels/softmax_xent.h"
+#include "xent/config.h"
+#include "xent/error.h"
+#include "xent/trainer.h"
+
+namespace {
+
+constexpr double kPeakBytesPerS = 4.8e12;  // H200 HBM3e
+constexpr double kPeakFlopsPerS = 67e12;   // H200 dense FP32 (no tensor cores)
+constexpr size_t kFlushBytes = size_t{256} << 20;
+constexpr int kWarmup = 3;
+constexpr int kRepeats = 15;
+
+#define CHECK(call) ::xent::cuda::check((call), #call)
+
+void check_blas(cublasStatus_t s, const char* call) {
+  if (s != CUBLAS_STATUS_SUCCESS)
+    throw xent::DeviceError(std::string(call) + " failed: cuBLAS status " + std::to_string(s));
+}
+
+struct Row {
+  std::string section, name, shape;
+  double ms = 0;     // median time per call
+  double bytes = 0;  // least bytes moved per call (0: not a memory-bound measure)
+  double flops = 0;  // floating-point operations per call (0: not counted)
+  double items = 0;  // rows, samples or steps per call, for items_per_s
+  std::string item;  // what an item is
+};
+
+class Timer {
+ public:
+  explicit Timer(cudaStream_t s) : s_(s) {
+    CHECK(cudaEventCreate(&start_));
+    CHECK(cudaEventCreate(&stop_));
+    CHECK(cudaMalloc(&flush_, kFlushBytes));
+  }
+  ~Timer() {
+    cudaFree(flush_);
+    cudaEventDestroy(start_);
+    cudaEventDestroy(stop_);
+  }
+  Timer(const Timer&) = delete;
+  Timer& operator=(const Timer&) = delete;
+
+  // Median milliseconds of one call of f (enqueued on the stream), each from a cold L2.
+  double time(const std::function<void()>& f, int repeats = kRepeats) {
+    for (int i = 0; i < kWarmup; ++i) f();
+    std::vector<float> ms;
+    for (int r = 0; r < repeats; ++r) {
+      CHECK(cudaMemsetAsync(flush_, r & 0xff, kFlushBytes, s_));
+      CHECK(cudaEventRecord(start_, s_));
+      f();
+      CHECK(cudaEventRecord(stop_, s_));
+      CHECK(cudaEventSynchronize(stop_));
+      float t = 0;
+      CHECK(cudaEventElapsedTime(&t, start_, stop_));
+      ms.push_back(t);
+    }
+    std::sort(ms.begin(), ms.end());
+    return ms[ms.size() / 2];
+  }
+
+ private:
+  cudaStream_t s_;
+  cudaEvent_t start_ = nullptr, stop_ = nullptr;
+  void* flush_ = nullptr;
+};
+
+// Device memory filled with uniform values in [lo, hi); freed with the object.
+class Buffer {
+ public:
+  explicit Buffer(size_t n, float lo = -1.0f, float hi = 1.0f) {
+    CHECK(cudaMalloc(&p_, n * sizeof(float)));
+    std::mt19937 gen(static_cast<unsigned>(n));
+    std::uniform_real_distribution<float> u(lo, hi);
+    std::vector<float> h(n);
+    for (float& v : h) v = u(gen);
+    CHECK(cudaMemcpy(p_, h.data(), n * sizeof(float), cudaMemcpyHostToDevice));
+  }
+  ~Buffer() { cudaFree(p_); }
+  Buffer(const Buffer&) = delete;
+  Buffer& operator=(const Buffer&) = delete;
+  float* get() const { return static_cast<float*>(p_); }
+  template <class T>
+  T* as() const {
+    return static_cast<T*>(p_);
+  }
+
+ private:
+  void* p_ = nullptr;
+};
+
+std::string dims(std::initializer_list<long long> v) {
+  std::string s;
+  for (long long x : v) s += (s.empty() ? "" : "x") + std::to_string(x);
+  return s;
+}
+
+// ---- The unfused baselines: what a framework without fusion launches. ----
+
+constexpr int kThreads = 256;
+
+__device__ float block_sum(float v, float* shared) {
+  for (int o = 16; o > 0; o >>= 1) v += __shfl_xor_sync(0xffffffffu, v, o);
+  const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
+  if (lane == 0) shared[warp] = v;
+  __syncthreads();
+  v = lane < blockDim.x / 32 ? shared[lane] : 0.0f;
+  for (int o = 16; o > 0; o >>= 1) v += __shfl_xor_sync(0xffffffffu, v, o);
+  __syncthreads();
+  return v;
+}
+
+__device__ float block_max(float v, float* shared) {
+  for (int o = 16; o > 0; o >>= 1) v = fmaxf(v, __shfl_xor_sync(0xffffffffu, v, o));
+  const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
+  if (lane == 0) shared[warp] = v;
+  __syncthreads();
+  v = lane < blockDim.x / 32 ? shared[lane] : -INFINITY;
+  for (int o = 16; o > 0; o >>= 1) v = fmaxf(v, __shfl_xor_sync(0xffffffffu, v, o));
+  __syncthreads();
+  return v;
+}
+
+// Softmax of each row (a block per row) into probs.
+__global__ void softmax_rows(const float* logits, float* probs, int64_t classes) {
+  __shared__ float shared[32];
+  const float* in = logits + blockIdx.x * classes;
+  float* out = probs + blockIdx.x * classes;
+  float mx = -INFINITY;
+  for (int64_t j = threadIdx.x; j < classes; j += blockDim.x) mx = fmaxf(mx, in[j]);
+  mx = block_max(mx, shared);
+  float sum = 0.0f;
+  for (int64_t j = threadIdx.x; j < classes; j += blockDim.x) sum += __expf(in[j] - mx);
+  sum = block_sum(sum, shared);
+  for (int64_t j = threadIdx.x; j < classes; j += blockDim.x) out[j] = __expf(in[j] - mx) / sum;
+}
+
+// Cross-entropy from the probabilities: the row's loss, and the gradient over the probs.
+__global__ void xent_from_probs(float* probs, const int32_t* labels, float* row_loss,
+                                int64_t classes, float inv_rows) {
+  float* p = probs + blockIdx.x * classes;
+  const int32_t y = labels[blockIdx.x];
+  if (threadIdx.x == 0) row_loss[blockIdx.x] = -logf(p[y]);
+  __syncthreads();  // the label's probability is read before it becomes a gradient
+  for (int64_t j = threadIdx.x; j < classes; j += blockDim.x)
+    p[j] = (p[j] - (j == y ? 1.0f : 0.0f)) * inv_rows;
+}
+
+// y [K][rows][out] += b [K][out], one thread per element.
+__global__ void add_bias(float* y, const float* b, int64_t n, int64_t rows, int out) {
+  const int64_t i = blockIdx.x * int64_t{blockDim.x} + threadIdx.x;
+  if (i < n) y[i] += b[i / (rows * out) * out + i % out];
+}
+
+// Batch mean and biased variance per column, one thread per column over all rows.
+__global__ void column_stats(const float* h, int64_t rows, int width, float* mean, float* var) {
+  const int c = blockIdx.x * blockDim.x + threadIdx.x;
+  if (c >= width) return;
+  float s = 0.0f;
+  for (int64_t r = 0; r < rows; ++r) s += h[r * width + c];
+  const float m = s / static_cast<float>(rows);
+  float q = 0.0f;
+  for (int64_t r = 0; r < rows; ++r) {
+    const float v = h[r * width + c] - m;
+    q += v * v;
+  }
+  mean[c] = m;
+  var[c] = q / static_cast<float>(rows);
+}
+
+// Per replica's statistics and affine parameters [K][width], one thread per element.
+__global__ void normalize_affine(const float* h, const float* mean, const float* var,
+                                 const float* gamma, const float* beta, float* out, int64_t n,
+                                 int64_t rows, int width, float eps) {
+  const int64_t i = blockIdx.x * int64_t{blockDim.x} + threadIdx.x;
+  if (i >= n) return;
+  const int64_t c = i / (rows * width) * width + i % width;
+  out[i] = (h[i] - mean[c]) * rsqrtf(var[c] + eps) * gamma[c] + beta[c];
+}
+
+__global__ void leaky_relu(float* x, int64_t n, float slope) {
+  const int64_t i = blockIdx.x * int64_t{blockDim.x} + threadIdx.x;
+  if (i < n) x[i] = x[i] > 0.0f ? x[i] : slope * x[i];
+}
+
+unsigned blocks(int64_t n) { return static_cast<unsigned>((n + kThreads - 1) / kThreads); }
+
+// ---- Sections ----
+
+struct Context {
+  xent::cuda::CudaBackend& backend;
+  cudaStream_t stream;
+  Timer& timer;
+  std::vector<Row>& rows;
+};
+
+void softmax_section(Context& c) {
+  const int64_t shapes[][3] = {
+      {1, 1024, 100}, {1, 1024, 1000}, {100, 1024, 1000}, {1, 1024, 100000}};
+  for (const auto& sh : shapes) {
+    const xent::XentShape s{static_cast<int>(sh[0]), sh[1], sh[2]};
+    const int64_t rows = s.K * s.rows, n = rows * s.classes;
+    Buffer fresh(static_cast<size_t>(n), -4.0f, 4.0f), logits(static_cast<size_t>(n)),
+        labels(static_cast<size_t>(rows)), per_row(static_cast<size_t>(3 * rows)),
+        loss(static_cast<size_t>(s.K)), correct(static_cast<size_t>(s.K));
+    std::vector<int32_t> hl(static_cast<size_t>(rows));
+    for (int64_t r = 0; r < rows; ++r) hl[r] = static_cast<int32_t>(r * 7919 % s.classes);
+    CHECK(cudaMemcpy(labels.get(), hl.data(), hl.size() * 4, cudaMemcpyHostToDevice));
+    // The fused op overwrites the logits with the gradient, so each of its calls starts from a
+    // copy, timed on its own and subtracted; the unfused pair reads the fresh logits directly.
+    const size_t bytes = static_cast<size_t>(n) * sizeof(float);
+    auto copy = [&] {
+      CHECK(cudaMemcpyAsync(logits.get(), fresh.get(), bytes, cudaMemcpyDeviceToDevice, c.stream));
+    };
+    const double copy_ms = c.timer.time(copy);
+    const double fused = c.timer.time([&] {
+      copy();
+      xent::kernels::softmax_xent(s, logits.get(), labels.as<int32_t>(), per_row.get(), loss.get(),
+                                  correct.get(), true, c.stream);
+    });
+    const double unfused = c.timer.time([&] {
+      softmax_rows<<<static_cast<unsigned>(rows), kThreads, 0, c.stream>>>(fresh.get(),
+                                                                           logits.get(), s.classes);
+      xent_from_probs<<<static_cast<unsigned>(rows), kThreads, 0, c.stream>>>(
+          logits.get(), labels.as<int32_t>(), per_row.get(), s.classes,
+          1.0f / static_cast<float>(s.rows));
+      CHECK(cudaGetLastError());
+    });
+    const std::string shape = dims({s.K, s.rows, s.classes});
+    const double least = 2.0 * static_cast<double>(bytes) + 4.0 * static_cast<double>(rows);
+    c.rows.push_back({"softmax_xent", "fused (kernels/softmax_xent.cu)", shape,
+                      std::max(fused - copy_ms, 1e-6), least, 0, static_cast<double>(rows),
+                      "rows"});
+    c.rows.push_back({"softmax_xent", "unfused softmax + CE", shape, unfused, least, 0,
+                      static_cast<double>(rows), "rows"});
+  }
+}
+
+void linear_section(Context& c) {
+  const int shapes[][3] = {{1, 250, 250}, {100, 250, 250}, {1, 5, 1000}, {100, 50, 250}};
+  for (const auto& sh : shapes) {
+    const xent::LinearShape s{sh[0], 1024, sh[1], sh[2]};
+    const size_t nx = static_cast<size_t>(s.K * s.rows * s.in), nw = size_t{1} * s.K * s.in * s.out,
+                 ny = static_cast<size_t>(s.K * s.rows * s.out);
+    Buffer x(nx), w(nw), b(static_cast<size_t>(s.K * s.out)), y(ny), dx(nx), dw(nw),
+        db(static_cast<size_t>(s.K * s.out));
+    const double flops = 2.0 * static_cast<double>(s.K * s.rows) * s.in * s.out;
+    const double bytes = 4.0 * static_cast<double>(nx + nw + ny);
+    // backward reads x, W and dy and writes dx and dW
+    const double back_bytes = 4.0 * static_cast<double>(2 * nx + 2 * nw + ny);
+    const std::string shape = dims({s.K, s.rows, s.in, s.out});
+    c.rows.push_back(
+        {"linear", "forward, own SGEMM + bias (kernels/linear.cu)", shape, c.timer.time([&] {
+           xent::kernels::linear_forward(s, x.get(), w.get(), b.get(), y.get(), c.stream);
+         }),
+         bytes, flops, 0, ""});
+    c.rows.push_back({"linear", "forward, cuBLAS + bias kernel (backend)", shape, c.timer.time([&] {
+                        c.backend.linear_forward(s, x.get(), w.get(), b.get(), y.get());
+                      }),
+                      bytes, flops, 0, ""});
+    c.rows.push_back({"linear", "backward, own SGEMM (kernels/linear.cu)", shape, c.timer.time([&] {
+                        xent::kernels::linear_backward(s, x.get(), w.get(), y.get(), dx.get(),
+                                                       dw.get(), db.get(), c.stream);
+                      }),
+                      back_bytes, 2 * flops, 0, ""});
+    c.rows.push_back({"linear", "backward, cuBLAS (backend)", shape, c.timer.time([&] {
+                        c.backend.linear_backward(s, x.get(), w.get(), y.get(), dx.get(), dw.get(),
+                                                  db.get());
+                      }),
+                      back_bytes, 2 * flops, 0, ""});
+  }
+}
+
+void elementwise_section(Context& c) {
+  for (const int K : {1, 100}) {
+    const xent::BatchNormShape s{K, 1024, 250};
+    const size_t n = static_cast<size_t>(s.K * s.rows * s.width), w = size_t{1} * s.K * s.width;
+    Buffer h(n), a(n), da(n), dh(n), gamma(w, 0.5f, 1.5f), beta(w), mean(w), rstd(w), rm(w),
+        rv(w, 0.5f, 1.5f), dg(w), dbeta(w);
+    const std::string shape = dims({s.K, s.rows, s.width});
+    c.rows.push_back({"batchnorm", "forward train, fused BN + LeakyReLU", shape, c.timer.time([&] {
+                        xent::kernels::batchnorm_act_forward_train(
+                            s, h.get(), gamma.get(), beta.get(), a.get(), mean.get(), rstd.get(),
+                            rm.get(), rv.get(), c.stream);
+                      }),
+                      8.0 * static_cast<double>(n), 0, static_cast<double>(s.K * s.rows), "rows"});
+    c.rows.push_back({"batchnorm", "backward, fused", shape, c.timer.time([&] {
+                        xent::kernels::batchnorm_act_backward(
+                            s, h.get(), a.get(), gamma.get(), mean.get(), rstd.get(), da.get(),
+                            dh.get(), dg.get(), dbeta.get(), c.stream);
+                      }),
+                      16.0 * static_cast<double>(n), 0, static_cast<double>(s.K * s.rows), "rows"});
+  }
+  // Adam over a population of 100 base models (about 214k parameters each).
+  const int64_t n = 100 * 214000;
+  Buffer p(static_cast<size_t>(n)), g(static_cast<size_t>(n)), m(static_cast<size_t>(n)),
+      v(static_cast<size_t>(n), 0.0f, 1.0f);
+  const xent::AdamParams ap;
+  c.rows.push_back({"adam", "fused Adam", std::to_string(n), c.timer.time([&] {
+                      xent::kernels::adam(n, p.get(), g.get(), m.get(), v.get(), ap, nullptr,
+                                          c.stream);
+                    }),
+                    28.0 * static_cast<double>(n), 0, static_cast<double>(n), "params"});
+}
+
+void dgp_section(Context& c) {
+  const int K = 100;
+  const int64_t n = 1024;
+  const xent::DgpParams p;
+  std::vector<xent::kernels::LatentReplica> hr;
+  for (int k = 0; k < K; ++k)
+    hr.push_back(xent::kernels::latent_replica(p, static_cast<uint64_t>(k)));
+  xent::kernels::LatentReplica* replicas = nullptr;
+  CHECK(cudaMalloc(&replicas, hr.size() * sizeof(hr[0])));
+  CHECK(cudaMemcpy(replicas, hr.data(), hr.size() * sizeof(hr[0]), cudaMemcpyHostToDevice));
+  Buffer centres(static_cast<size_t>(K) * p.clusters * p.d), z(static_cast<size_t>(K * n * p.d)),
+      labels(static_cast<size_t>(K * n)), x(static_cast<size_t>(K * n * p.d)),
+      mix(static_cast<size_t>(K) * p.mixing_layers * p.d * p.d);
+  xent::kernels::draw_centres(K, p.d, p.clusters, replicas, centres.get(), c.stream);
+  const std::string shape = dims({K, n, p.d});
+  const double samples = static_cast<double>(K * n);
+  c.rows.push_back({"latents", "vMF (Wood) latents + labels", shape, c.timer.time([&] {
+                      xent::kernels::sample_latents(K, p.d, p.clusters, replicas, centres.get(),
+                                                    xent::RngPurpose::Train, 0, nullptr, n, z.get(),
+                                                    labels.as<int32_t>(), nullptr, c.stream);
+                    }),
+                    samples * 4.0 * (p.d + 1), 0, samples, "samples"});
+  c.rows.push_back({"mixing", "mixing MLP (4 layers)", shape, c.timer.time([&] {
+                      xent::kernels::mixing_forward(K, p.mixing_layers, p.d, mix.get(), z.get(), n,
+                                                    x.get(), c.stream);
+                    }),
+                    samples * 8.0 * p.d, samples * 2.0 * p.d * p.d * p.mixing_layers, samples,
+                    "samples"});
+  CHECK(cudaFree(replicas));
+}
+
+// One encoder layer's forward (Linear 250 -> 250, BatchNorm, LeakyReLU) at batch 1024: as the
+// backend runs it, and as plain cuBLAS with separate bias, statistics, normalisation and
+// activation kernels.
+void layer_section(Context& c) {
+  cublasHandle_t handle = nullptr;
+  check_blas(cublasCreate(&handle), "cublasCreate");
+  check_blas(cublasSetStream(handle, c.stream), "cublasSetStream");
+  for (const int K : {1, 100}) {
+    const xent::LinearShape ls{K, 1024, 250, 250};
+    const xent::BatchNormShape bs{K, 1024, 250};
+    const size_t nx = size_t{1} * K * 1024 * 250, nw = size_t{1} * K * 250 * 250,
+                 nc = size_t{1} * K * 250;
+    Buffer x(nx), w(nw), b(nc), h(nx), a(nx), gamma(nc, 0.5f, 1.5f), beta(nc), mean(nc), var(nc),
+        rstd(nc), rm(nc), rv(nc, 0.5f, 1.5f);
+    const double flops = 2.0 * K * 1024.0 * 250 * 250;
+    const double bytes = 4.0 * static_cast<double>(2 * nx + nw);
+    const std::string shape = dims({K, 1024, 250, 250});
+    c.rows.push_back({"layer", "backend: cuBLAS + bias + fused BN/act", shape, c.timer.time([&] {
+                        c.backend.linear_forward(ls, x.get(), w.get(), b.get(), h.get());
+                        c.backend.batchnorm_act_forward_train(bs, h.get(), gamma.get(), beta.get(),
+                                                              a.get(), mean.get(), rstd.get(),
+                                                              rm.get(), rv.get());
+                      }),
+                      bytes, flops, 0, ""});
+    c.rows.push_back(
+        {"layer", "plain: cuBLAS, bias, stats, normalise, act", shape, c.timer.time([&] {
+           const float one = 1.0f, zero = 0.0f;
+           // Row-major y = x W^T is column-major y^T = W x^T: op(A) = W^T of the [in][out] view.
+           check_blas(cublasSgemmStridedBatched(handle, CUBLAS_OP_T, CUBLAS_OP_N, 250, 1024, 250,
+                                                &one, w.get(), 250, 250 * 250, x.get(), 250,
+                                                1024 * 250, &zero, h.get(), 250, 1024 * 250, K),
+                      "cublasSgemmStridedBatched");
+           const int64_t n = static_cast<int64_t>(nx);
+           add_bias<<<blocks(n), kThreads, 0, c.stream>>>(h.get(), b.get(), n, 1024, 250);
+           for (int k = 0; k < K; ++k)  // one statistics launch per replica, as a plain loop
+             column_stats<<<1, kThreads, 0, c.stream>>>(h.get() + size_t{1} * k * 1024 * 250, 1024,
+                                                        250, mean.get() + k * 250,
+                                                        var.get() + k * 250);
+           normalize_affine<<<blocks(n), kThreads, 0, c.stream>>>(h.get(), mean.get(), var.get(),
+                                                                  gamma.get(), beta.get(), a.get(),
+                                                                  n, 1024, 250, 1e-5f);
+           leaky_relu<<<blocks(n), kThreads, 0, c.stream>>>(a.get(), n, 0.01f);
+           CHECK(cudaGetLastError());
+         }),
+         bytes, flops, 0, ""});
+  }
+  cublasDestroy(handle);
+}
+
+// Whole training steps, graphed and eager, on a fresh backend each.
+void step_section(std::vector<Row>& rows) {
+  for (const char* preset : {"sup-base", "diet-base"})
+    for (const int K : {1, 100})
+      for (const bool graphs : {true, false}) {
+        xent::cuda::CudaOptions o;
+        o.graphs = graphs;
+        xent::cuda::CudaBackend backend(o);
+        // Fewer condition-number draws only make the frozen mixing matrices' one-time draw
+        // cheaper (100 replicas x 4 layers); the step does the same work.
+        const xent::Config cfg =
+            xent::load_config(preset, "",
+                              {"train.population=" + std::to_string(K), "train.eval_samples=64",
+                               "dgp.mixing_cond_draws=100"});
+        xent::Trainer t(backend, cfg);
+        Timer timer(backend.stream());
+        const int steps = K == 1 ? 200 : 20;
+        const double ms = timer.time(
+            [&] {
+              for (int i = 0; i < steps; ++i) t.step();
+            },
+            3);
+        rows.push_back({"train_step", std::string(graphs ? "graphed " : "eager ") + preset,
+                        "K=" + std::to_string(K) + " batch 1024", ms / steps, 0,
+                        // about 6 FLOPs per parameter and row: forward, dx and dW GEMMs
+                        6.0 * 1024 * static_cast<double>(t.model().num_params()), 1.0, "steps"});
+      }
+}
+
+void print(const std::vector<Row>& rows) {
+  std::string section;
+  std::printf("%-44s %-18s %10s %9s %6s %10s %6s %12s\n", "op", "shape", "us", "GB/s", "%HBM",
+              "GFLOP/s", "%FP32", "items/s");
+  for (const Row& r : rows) {
+    if (r.section != section) std::printf("-- %s\n", (section = r.section).c_str());
+    const double s = r.ms * 1e-3;
+    const double gbs = r.bytes / s * 1e-9, gfs = r.flops / s * 1e-9;
+    std::printf("%-44s %-18s %10.1f ", r.name.c_str(), r.shape.c_str(), r.ms * 1e3);
+    if (r.bytes > 0)
+      std::printf("%9.0f %6.1f ", gbs, 100.0 * r.bytes / s / kPeakBytesPerS);
+    else
+      std::printf("%9s %6s ", "", "");
+    if (r.flops > 0)
+      std::printf("%10.0f %6.1f ", gfs, 100.0 * r.flops / s / kPeakFlopsPerS);
+    else
+      std::printf("%10s %6s ", "", "");
+    if (r.items > 0)
+      std::printf("%10.3g %s\n", r.items / s, r.item.c_str());
+    else
+      std::printf("\n");
+  }
+}
+
+nlohmann::json to_json(const std::vector<Row>& rows, const cudaDeviceProp& prop) {
+  nlohmann::json out = {{"device", prop.name},
+                        {"peak_bytes_per_s", kPeakBytesPerS},
+                        {"peak_flops_per_s", kPeakFlopsPerS},
+                        {"rows", nlohmann::json::array()}};
+  for (const Row& r : rows) {
+    const double s = r.ms * 1e-3;
+    nlohmann::json j = {{"section", r.section}, {"name", r.name}, {"shape", r.shape}, {"ms", r.ms}};
+    if (r.bytes > 0)
+      j["bytes_per_s"] = r.bytes / s, j["hbm_fraction"] = r.bytes / s / kPeakBytesPerS;
+    if (r.flops > 0)
+      j["flops_per_s"] = r.flops / s, j["fp32_fraction"] = r.flops / s / kPeakFlopsPerS;
+    if (r.items > 0) j[r.item + "_per_s"] = r.items / s;
+    out["rows"].push_back(j);
+  }
+  return out;
+}
+
+int run(const std::string& json_path) {
+  if (const std::string why = xent::cuda::missing_device(); !why.empty()) {
+    std::printf("xent_gpu_bench: %s; nothing to measure\n", why.c_str());
+    return 0;
+  }
+  cudaDeviceProp prop{};
+  CHECK(cudaGetDeviceProperties(&prop, 0));
+  std::printf(
+      "xent_gpu_bench on %s (%d SMs); peaks: %.1f TB/s, %.0f TFLOP/s FP32; median of %d "
+      "cold-L2 repeats after %d warm-ups\n",
+      prop.name, prop.multiProcessorCount, kPeakBytesPerS * 1e-12, kPeakFlopsPerS * 1e-12, kRepeats,
+      kWarmup);
+  std::vector<Row> rows;
+  {
+    xent::cuda::CudaBackend backend;
+    Timer timer(backend.stream());
+    Context c{backend, backend.stream(), timer, rows};
+    softmax_section(c);
+    linear_section(c);
+    layer_section(c);
+    elementwise_section(c);
+    dgp_section(c);
+  }
+  step_section(rows);
+  print(rows);
+  if (!json_path.empty()) {
+    std::ofstream f(json_path);
+    f << to_json(rows, prop).dump(2) << "\n";
+    if (!f) throw xent::InputError("--json " + json_path + ": cannot write the file");
+    std::printf("wrote %s\n", json_path.c_str());
+  }
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::string json_path;
+  for (int i = 1; i < argc; ++i) {
+    const std::string a = argv[i];
+    if (a == "--json" && i + 1 < argc) {
+      json_path = argv[++i];
+    } else if (a == "-h" || a == "--help") {
+      std::printf("usage: xent_gpu_bench [--json FILE]\n");
+      return 0;
+    } else {
+      std::fprintf(stderr, "xent_gpu_bench: unknown argument '%s' (usage: [--json FILE])\n",
+                   a.c_str());
+      return 2;
+    }
+  }
+  try {
+    return run(json_path);
+  } catch (const xent::InputError& e) {
+    std::fprintf(stderr, "xent_gpu_bench: %s\n", e.what());
+    return 2;
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "xent_gpu_bench: %s\n", e.what());
+    return 4;
+  }
+}
