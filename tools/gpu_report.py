@@ -105,6 +105,11 @@ def main():
         print("\n## GPU benchmarks (xent_gpu_bench; JSON in gpu_bench.json)\n\n```\n" + bench +
               "\n```")
 
+    torch = read_text(os.path.join(work, "logs", "compare_torch.log")).strip()
+    if torch:
+        print("\n## xent against PyTorch (tools/compare_torch.py --gpu)\n\n```\n" + torch +
+              "\n```")
+
     print("\n## The base presets, full length\n")
     print("| preset | backend | steps | wall s | steps/s | r2_a | r2_o | mae_o | r2_w | acc |"
           " paper R2 | first reached (step, s) | R2 0.99 first reached (step, s) |")
