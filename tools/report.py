@@ -33,11 +33,15 @@ def load(out: Path):
     return rows, sweep, args
 
 
+def std(values):
+    return float(np.std(values, ddof=1)) if len(values) > 1 else 0.0
+
+
 def fmt(values):
     if not values:
         return "–"
     v = 100 * np.asarray(values)
-    return f"{v.mean():.1f} ± {v.std(ddof=1):.1f}" if len(v) > 1 else f"{v[0]:.1f}"
+    return f"{v.mean():.1f} ± {std(v):.1f}" if len(v) > 1 else f"{v[0]:.1f}"
 
 
 def table(rows, sweep, metrics):
@@ -58,7 +62,8 @@ def table(rows, sweep, metrics):
         lines.append("| " + " | ".join(cells) + " |")
     if not any_paper:
         lines.append("")
-        lines.append("DESIGN.md records no published values for this table, so none are shown.")
+        lines.append("The sweep file gives no published values for these rows (DESIGN.md records "
+                     "none for this table), so none are shown.")
     failed = [r for r in rows if r["status"] != "ok"]
     for r in failed:
         lines.append(f"- failed: `{r['run']}`: {r.get('error')}")
@@ -85,7 +90,7 @@ def plot_axes(rows, sweep, out: Path, metric: str):
             continue
         fig, ax = plt.subplots(figsize=(5, 3.5))
         means = [100 * np.mean([r[metric] for r in on_axis if r["config"][key] == x]) for x in xs]
-        stds = [100 * np.std([r[metric] for r in on_axis if r["config"][key] == x]) for x in xs]
+        stds = [100 * std([r[metric] for r in on_axis if r["config"][key] == x]) for x in xs]
         ax.errorbar(xs, means, yerr=stds, marker="o", capsize=3, label="xent (mean ± std)")
         paper = []
         for x in xs:
@@ -169,11 +174,15 @@ def main() -> int:
     if a.command:
         lines.append("")
         lines.append(f"Command: `{a.command}`")
-    if args:
+    trained = [i for i in args.get("invocations", []) if i.get("trained")]
+    if trained:
         lines.append("")
-        lines.append(f"Wall time of the last `xent sweep` invocation: {args.get('wall_s', 0):.0f} s "
-                     f"({args.get('trained')} runs trained, {args.get('ranks')} rank(s), "
-                     f"--max-population {args.get('max_population')}).")
+        total = sum(i["wall_s"] for i in trained)
+        parts = "; ".join(f"{i['trained']} runs in {i['wall_s']:.0f} s on {i['ranks']} rank(s) "
+                          f"({i['device']}, --max-population {i['max_population']})"
+                          for i in trained)
+        lines.append(f"Wall time of the `xent sweep` invocations that trained: {total:.0f} s "
+                     f"({parts}).")
     lines.append("")
     lines += table(rows, sweep, metrics)
     pngs = plot_axes(rows, sweep, a.out, metrics[0])

@@ -180,12 +180,22 @@ int run_sweep(const SweepArgs& a, const Ranks& ranks) {
   if (ranks.rank() != 0) return 0;
   const int failed = write_results(out, plan);
   const double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-  const nlohmann::ordered_json args = {
-      {"file", a.file},        {"steps", a.o.steps},
-      {"sets", a.o.sets},      {"max_population", a.o.max_population},
-      {"ranks", ranks.size()}, {"device", a.device},
-      {"trained", trained},    {"wall_s", wall}};
-  write_file_atomic(out + "/sweep.json", args.dump(2) + "\n");
+  // One entry per invocation, so that a resumed sweep's report can add up its wall time.
+  nlohmann::ordered_json history =
+      nlohmann::ordered_json::parse(read_file(out + "/sweep.json"), nullptr, false);
+  if (!history.is_object() || !history.contains("invocations") ||
+      !history["invocations"].is_array())
+    history = {{"invocations", nlohmann::ordered_json::array()}};
+  history["invocations"].push_back({{"file", a.file},
+                                    {"steps", a.o.steps},
+                                    {"sets", a.o.sets},
+                                    {"rows", a.o.rows},
+                                    {"max_population", a.o.max_population},
+                                    {"ranks", ranks.size()},
+                                    {"device", a.device},
+                                    {"trained", trained},
+                                    {"wall_s", wall}});
+  write_file_atomic(out + "/sweep.json", history.dump(2) + "\n");
   if (!a.quiet)
     std::printf("%zu runs (%d failed) in %zu populations, %.1f s. Table: %s/results.csv\n",
                 plan.runs.size(), failed, plan.populations.size(), wall, out.c_str());
