@@ -53,9 +53,9 @@ def table(rows, sweep, metrics):
     for name in names:
         mine = [r for r in rows if r["row"] == name]
         ok = [r for r in mine if r["status"] == "ok"]
-        cells = [name or "(all)", f"{len(ok)}/{len(mine)}"]
+        cells = [name or "(all)", f"{len(ok)}/{len(mine)}" if mine else "not run"]
         for m in metrics:
-            cells.append(fmt([r[m] for r in ok]))
+            cells.append(fmt([r[m] for r in ok]) if mine else "–")
             p = papers.get(name, {}).get(m)
             any_paper = any_paper or p is not None
             cells.append(f"{p:.1f}" if p is not None else "not recorded")
