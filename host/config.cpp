@@ -425,6 +425,15 @@ Config load_config_text(const std::string& preset, std::string_view toml_text,
   return c;
 }
 
+std::string toml_safe_text(std::string_view text) { return non_ascii_replaced(text); }
+
+Config load_config_settings(const std::string& preset, const std::vector<Setting>& settings) {
+  Config c = load_config_text(preset, "", "", {});
+  for (const Setting& s : settings) apply_set(c, s.key + "=" + s.value, s.where);
+  validate(c);
+  return c;
+}
+
 void validate(const Config& c) {
   auto need = [](bool ok, const std::string& key, const std::string& what) {
     if (!ok) throw InputError(key + ": " + what);

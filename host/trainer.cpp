@@ -2,18 +2,85 @@
 
 #include <algorithm>
 #include <cmath>
+#include <sstream>
 #include <stdexcept>
 #include <string>
 #include <utility>
 
 namespace xent {
 
-Trainer::Trainer(Backend& b, const Config& c)
-    : b_(b), c_(c), K_(c.train.population), model_(b, c, c.train.batch) {
-  for (int k = 0; k < K_; ++k) {
-    seeds_.push_back(c.train.seed + static_cast<uint64_t>(k));
-    dgp_.push_back(c.dgp);
+const std::vector<std::string>& per_replica_keys() {
+  static const std::vector<std::string> keys = {"train.seed", "dgp.kappa", "dgp.centres",
+                                                "dgp.centre_scale", "dgp.conditional"};
+  return keys;
+}
+
+std::string population_key(const Config& c) {
+  Config shared = c;
+  const Config defaults;
+  shared.train.seed = defaults.train.seed;
+  shared.dgp.kappa = defaults.dgp.kappa;
+  shared.dgp.centres = defaults.dgp.centres;
+  shared.dgp.centre_scale = defaults.dgp.centre_scale;
+  shared.dgp.conditional = defaults.dgp.conditional;
+  shared.train.population = 1;
+  return to_toml(shared);
+}
+
+namespace {
+
+std::vector<Config> replicas_of(const Config& c) {
+  std::vector<Config> out;
+  for (int k = 0; k < c.train.population; ++k) {
+    out.push_back(c);
+    out.back().train.seed = c.train.seed + static_cast<uint64_t>(k);
   }
+  return out;
+}
+
+// The first line of a's resolved TOML that b's differs in, as "key (a vs b)".
+std::string first_difference(const std::string& a, const std::string& b) {
+  std::istringstream ia(a), ib(b);
+  std::string section;
+  for (std::string la, lb; std::getline(ia, la) && std::getline(ib, lb);) {
+    if (!la.empty() && la[0] == '[') section = la.substr(1, la.find(']') - 1);
+    if (la == lb) continue;
+    const size_t eq = la.find(" = ");
+    return section + "." + la.substr(0, eq) + " (" + la.substr(eq + 3) + " vs " +
+           lb.substr(lb.find(" = ") + 3) + ")";
+  }
+  return "?";
+}
+
+// The population's config: replica 0's, with train.population = K, after checking that the
+// replicas can share one set of calls.
+Config joined(const std::vector<Config>& replicas) {
+  if (replicas.empty()) throw InputError("a population needs at least one replica");
+  const std::string key = population_key(replicas[0]);
+  for (size_t k = 1; k < replicas.size(); ++k) {
+    const std::string other = population_key(replicas[k]);
+    if (other != key)
+      throw InputError("replica " + std::to_string(k) +
+                       " cannot share a population with replica 0: " +
+                       first_difference(key, other) + " differs");
+  }
+  if (replicas.size() > 4096) throw InputError("a population holds at most 4096 replicas");
+  Config c = replicas[0];
+  c.train.population = static_cast<int>(replicas.size());
+  return c;
+}
+
+}  // namespace
+
+Trainer::Trainer(Backend& b, const Config& c) : Trainer(b, replicas_of(c)) {}
+
+Trainer::Trainer(Backend& b, const std::vector<Config>& replicas)
+    : b_(b), c_(joined(replicas)), K_(c_.train.population), model_(b, c_, c_.train.batch) {
+  for (const Config& r : replicas) {
+    seeds_.push_back(r.train.seed);
+    dgp_.push_back(r.dgp);
+  }
+  const Config& c = c_;
   const DgpParams& g = c.dgp;
   const int d = g.d;
   const int64_t B = c.train.batch;

@@ -61,6 +61,19 @@ Config load_config(const std::string& preset, const std::string& file,
 Config load_config_text(const std::string& preset, std::string_view toml_text,
                         const std::string& file, const std::vector<std::string>& sets);
 
+// One key = value setting and where it came from, for messages (e.g. "sweep.toml [grid]").
+// value is TOML ("10", "\"laplace\"", "[16, 32]").
+struct Setting {
+  std::string key, value, where;
+};
+// Defaults, then the preset, then each setting in order. Throws InputError naming the setting's
+// place and key on an unknown key or a bad value.
+Config load_config_settings(const std::string& preset, const std::vector<Setting>& settings);
+
+// TOML text made safe for toml++ 3.3 (non-ASCII characters replaced; see config.cpp): parse a
+// config-like file only through it.
+std::string toml_safe_text(std::string_view text);
+
 // Range checks (d >= 2, kappa > 0, batch > 0, ...). Throws InputError naming the key.
 void validate(const Config& c);
 

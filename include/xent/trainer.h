@@ -37,9 +37,22 @@ struct StateTensor {
   int64_t size;
 };
 
+// Config keys that may differ between the replicas of one population: they change values the
+// replicas draw, never a tensor's shape or the optimiser, so the replicas still share every call.
+const std::vector<std::string>& per_replica_keys();
+
+// The part of a config that replicas of one population must share: its resolved TOML with the
+// per-replica keys and train.population reset. Equal keys mean the configs can be one Trainer.
+std::string population_key(const Config& c);
+
 class Trainer {
  public:
+  // c.train.population replicas; replica k uses seed c.train.seed + k.
   Trainer(Backend& b, const Config& c);
+  // One replica per config (each config's train.population is ignored). They must agree on
+  // everything but per_replica_keys(); otherwise throws InputError naming the first key that
+  // differs. Replica k is bit for bit the run Trainer(b, replicas[k]) gives alone.
+  Trainer(Backend& b, const std::vector<Config>& replicas);
   // One step on a fresh batch: sample, mix, forward, cross-entropy, backward, Adam.
   void step();
   // Metrics of every replica, on the evaluation set drawn at construction.

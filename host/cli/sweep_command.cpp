@@ -1,0 +1,255 @@
+// xent sweep: the runs of a sweep file, grouped into populations, each run's files written as it
+// ends, and OUT/results.{jsonl,csv} gathered at the end. Under mpirun the populations are shared
+// out over the ranks (rank r trains populations r, r + R, ...) and rank 0 gathers the table from
+// the shared OUT directory after a barrier.
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "cli/commands.h"
+#include "files.h"
+#include "sweep.h"
+#include "xent/error.h"
+#if defined(XENT_HAVE_MPI)
+#include <mpi.h>
+#endif
+#if defined(XENT_HAVE_CUDA_BACKEND)
+#include <cuda_runtime_api.h>
+
+#include "cuda/cuda_backend.h"
+#endif
+
+namespace xent::cli {
+namespace {
+
+struct SweepArgs {
+  std::string file;
+  std::string out;
+  std::string device = "auto";
+  SweepOptions o;
+  bool dry_run = false;
+  bool quiet = false;
+};
+
+// The MPI world, or one rank without MPI. Finalized on scope exit; a rank that fails while the
+// others may be waiting at the barrier aborts them all instead (see abort_all).
+class Ranks {
+ public:
+  Ranks() {
+#if defined(XENT_HAVE_MPI)
+    // Only under a launcher (MPICH's sets PMI_RANK): a plain `xent sweep` is one rank and skips
+    // MPI's start-up (a singleton init probes the network).
+    if (!std::getenv("PMI_RANK") && !std::getenv("PMI_SIZE")) return;
+    MPI_Init(nullptr, nullptr);
+    mpi_ = true;
+    MPI_Comm_rank(MPI_COMM_WORLD, &rank_);
+    MPI_Comm_size(MPI_COMM_WORLD, &size_);
+#endif
+  }
+  ~Ranks() {
+#if defined(XENT_HAVE_MPI)
+    if (mpi_) MPI_Finalize();
+#endif
+  }
+  Ranks(const Ranks&) = delete;
+  Ranks& operator=(const Ranks&) = delete;
+  int rank() const { return rank_; }
+  int size() const { return size_; }
+  // Every rank's value summed, on rank 0; also a barrier: every rank has written its runs.
+  int sum(int value) const {
+#if defined(XENT_HAVE_MPI)
+    if (!mpi_) return value;
+    int total = 0;
+    MPI_Reduce(&value, &total, 1, MPI_INT, MPI_SUM, 0, MPI_COMM_WORLD);
+    MPI_Barrier(MPI_COMM_WORLD);
+    return total;
+#else
+    return value;
+#endif
+  }
+  [[noreturn]] void abort_all(const char* what) const {
+    std::fprintf(stderr, "xent: error (rank %d): %s\n", rank_, what);
+#if defined(XENT_HAVE_MPI)
+    if (mpi_) MPI_Abort(MPI_COMM_WORLD, 1);
+#endif
+    std::exit(1);
+  }
+
+ private:
+  int rank_ = 0, size_ = 1;
+  bool mpi_ = false;
+};
+
+// A fresh backend for each population: a backend may keep a recording of the last trainer's
+// step (the CUDA graph), which another trainer's buffers must not replay. With several GPUs,
+// rank r uses GPU r mod count. tf32: the population's train.tf32 (its runs agree on it).
+std::unique_ptr<Backend> rank_backend(const std::string& device, int rank, bool tf32) {
+#if defined(XENT_HAVE_CUDA_BACKEND)
+  int count = 0;
+  if (device != "cpu" && cudaGetDeviceCount(&count) == cudaSuccess && count > 1) {
+    cuda::CudaOptions o;
+    o.device = rank % count;
+    o.tf32 = tf32;
+    return std::make_unique<cuda::CudaBackend>(o);
+  }
+#else
+  (void)rank;
+#endif
+  return make_backend(device, tf32);
+}
+
+std::string describe(const SweepPlan& plan, size_t p) {
+  const auto& pop = plan.populations[p];
+  const Config& c = plan.runs[pop.front()].config;
+  return "population " + std::to_string(p + 1) + "/" + std::to_string(plan.populations.size()) +
+         ": " + std::to_string(pop.size()) + (pop.size() == 1 ? " run, " : " runs, ") +
+         (c.dgp.labels == LabelMode::Diet ? "DIET" : "supervised") +
+         " d=" + std::to_string(c.dgp.d) + ", " + std::to_string(c.dgp.classes()) + " classes, " +
+         std::to_string(c.train.steps) + " steps";
+}
+
+void dry_run(const SweepPlan& plan, int ranks) {
+  std::printf("%zu runs in %zu populations", plan.runs.size(), plan.populations.size());
+  if (ranks > 1) std::printf(" over %d ranks", ranks);
+  std::printf("\n");
+  for (size_t p = 0; p < plan.populations.size(); ++p) {
+    std::printf("%s", describe(plan, p).c_str());
+    if (ranks > 1) std::printf(" (rank %zu)", p % static_cast<size_t>(ranks));
+    std::printf("\n");
+    for (const size_t i : plan.populations[p]) std::printf("  %s\n", plan.runs[i].id.c_str());
+  }
+}
+
+std::string read_file(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::ostringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+// Returns the number of failed runs (on rank 0; 0 elsewhere).
+int run_sweep(const SweepArgs& a, const Ranks& ranks) {
+  const SweepPlan plan = plan_sweep(a.file, a.o);
+  if (a.dry_run) {
+    if (ranks.rank() == 0) dry_run(plan, ranks.size());
+    return 0;
+  }
+  const std::string out = a.out;
+  // Every rank checks the same things and fails the same way before any run starts.
+  for (const auto& r : plan.runs) (void)run_done(out, r);
+  (void)make_backend(a.device);
+  const auto t0 = std::chrono::steady_clock::now();
+  const bool progress = !a.quiet;
+  int trained_here = 0;
+  try {
+    std::error_code ec;
+    std::filesystem::create_directories(out + "/runs", ec);
+    if (ec) throw InputError(out + ": cannot create directory (" + ec.message() + ")");
+    // The sweep file as run, for tools/report.py (paper values, row order).
+    if (ranks.rank() == 0) write_file_atomic(out + "/sweep.toml", read_file(a.file));
+    int skipped = 0;
+    for (size_t p = static_cast<size_t>(ranks.rank()); p < plan.populations.size();
+         p += static_cast<size_t>(ranks.size())) {
+      std::vector<size_t> todo;
+      for (const size_t i : plan.populations[p])
+        if (!run_done(out, plan.runs[i])) todo.push_back(i);
+      skipped += static_cast<int>(plan.populations[p].size() - todo.size());
+      if (todo.empty()) continue;
+      if (progress)
+        std::fprintf(stderr, "xent sweep%s: %s\n",
+                     ranks.size() > 1 ? (" rank " + std::to_string(ranks.rank())).c_str() : "",
+                     describe(plan, p).c_str());
+      auto backend =
+          rank_backend(a.device, ranks.rank(), plan.runs[todo.front()].config.train.tf32);
+      run_population(*backend, plan, todo, out, ranks.rank(), progress);
+      trained_here += static_cast<int>(todo.size());
+    }
+    if (progress && skipped > 0)
+      std::fprintf(stderr, "xent sweep: %d run%s already finished in %s, skipped\n", skipped,
+                   skipped == 1 ? "" : "s", out.c_str());
+  } catch (const std::exception& e) {
+    if (ranks.size() > 1) ranks.abort_all(e.what());
+    throw;
+  }
+  const int trained = ranks.sum(trained_here);
+  if (ranks.rank() != 0) return 0;
+  const int failed = write_results(out, plan);
+  const double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  // One entry per invocation, so that a resumed sweep's report can add up its wall time.
+  nlohmann::ordered_json history =
+      nlohmann::ordered_json::parse(read_file(out + "/sweep.json"), nullptr, false);
+  if (!history.is_object() || !history.contains("invocations") ||
+      !history["invocations"].is_array())
+    history = {{"invocations", nlohmann::ordered_json::array()}};
+  history["invocations"].push_back({{"file", a.file},
+                                    {"steps", a.o.steps},
+                                    {"sets", a.o.sets},
+                                    {"rows", a.o.rows},
+                                    {"max_population", a.o.max_population},
+                                    {"ranks", ranks.size()},
+                                    {"device", a.device},
+                                    {"trained", trained},
+                                    {"wall_s", wall}});
+  write_file_atomic(out + "/sweep.json", history.dump(2) + "\n");
+  if (!a.quiet)
+    std::printf("%zu runs (%d failed) in %zu populations, %.1f s. Table: %s/results.csv\n",
+                plan.runs.size(), failed, plan.populations.size(), wall, out.c_str());
+  return failed;
+}
+
+}  // namespace
+
+void add_sweep(CLI::App& app) {
+  auto* cmd = app.add_subcommand(
+      "sweep",
+      "Run every run of a sweep file (a grid or list of config values times seeds). Runs that "
+      "differ only in train.seed, dgp.kappa, dgp.centres, dgp.centre_scale or dgp.conditional "
+      "train together as one population. Each run is written to OUT/runs/<id>/ as soon as its "
+      "population ends, and a rerun skips finished runs; OUT/results.csv and results.jsonl "
+      "gather every run. Under `mpirun -np R` the populations are shared out over R ranks.");
+  auto a = std::make_shared<SweepArgs>();
+  cmd->add_option("-c,--config", a->file, "The sweep file (see configs/table*.toml)")
+      ->required()
+      ->type_name("SWEEP.toml");
+  cmd->add_option("--out", a->out, "Output directory (default: sweeps/<file name>)");
+  cmd->add_option("--steps", a->o.steps,
+                  "train.steps for every run (eval_every scaled to keep the number of "
+                  "evaluations): the paper's tables at a length a CPU can afford")
+      ->type_name("N");
+  cmd->add_option("--max-population", a->o.max_population, "At most this many runs train together")
+      ->capture_default_str();
+  cmd->add_option("-s,--set", a->o.sets, "Override one key in every run (repeatable)")
+      ->type_name("KEY=VALUE");
+  cmd->add_option("--rows", a->o.rows, "Only these [[row]]s of the file (comma-separated)")
+      ->delimiter(',')
+      ->type_name("NAME,...");
+  cmd->add_option("--device", a->device, "auto, cpu or cuda (auto: cuda when present)")
+      ->capture_default_str();
+  cmd->add_flag("--dry-run", a->dry_run, "List the runs and populations, run nothing");
+  cmd->add_flag("-q,--quiet", a->quiet, "No progress or summary output");
+  cmd->footer(
+      "\nExit status: 0 every run finished; 3 some runs failed (status 'failed' in the table, "
+      "the error in OUT/runs/<id>/failed.json); 2 bad input (checked before any run starts); "
+      "1 anything else.\n");
+  cmd->callback([a, cmd] {
+    if (a->o.steps == 0 && cmd->count("--steps") > 0) throw InputError("--steps: must be >= 1");
+    if (a->out.empty()) a->out = "sweeps/" + std::filesystem::path(a->file).stem().string();
+    int failed = 0;
+    {
+      const Ranks ranks;
+      failed = run_sweep(*a, ranks);
+    }
+    if (failed > 0)
+      throw DivergedError(std::to_string(failed) + " run" + (failed == 1 ? "" : "s") +
+                          " failed (status 'failed' in " + a->out + "/results.csv)");
+  });
+}
+
+}  // namespace xent::cli

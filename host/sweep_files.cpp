@@ -1,0 +1,165 @@
+// A sweep's files: each run's directory and the gathered results table.
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <sstream>
+
+#include "files.h"
+#include "sweep.h"
+#include "xent/error.h"
+
+namespace xent {
+namespace {
+
+using Json = nlohmann::ordered_json;
+
+const std::vector<std::string> kMetrics = {"r2_a",    "r2_o", "mae_o", "r2_w", "r2_o_w",
+                                           "mae_o_w", "mcc",  "acc",   "loss"};
+
+Json metrics_json(const ReplicaMetrics& m) {
+  return {{"r2_a", m.r2_a}, {"r2_o", m.r2_o},     {"mae_o", m.mae_o},
+          {"r2_w", m.r2_w}, {"r2_o_w", m.r2_o_w}, {"mae_o_w", m.mae_o_w},
+          {"mcc", m.mcc},   {"acc", m.acc},       {"loss", m.loss}};
+}
+
+// The resolved config as (dotted key, TOML value) in key order.
+std::vector<std::pair<std::string, std::string>> key_values(const Config& c) {
+  std::vector<std::pair<std::string, std::string>> out;
+  std::istringstream in(to_toml(c));
+  std::string section;
+  for (std::string l; std::getline(in, l);) {
+    if (l.empty() || l[0] == '#') continue;
+    if (l[0] == '[') {
+      section = l.substr(1, l.find(']') - 1);
+      continue;
+    }
+    const size_t eq = l.find(" = ");
+    if (eq != std::string::npos)
+      out.emplace_back(section + "." + l.substr(0, eq), l.substr(eq + 3));
+  }
+  return out;
+}
+
+// TOML values of a resolved config are JSON too (numbers, "strings", [arrays], booleans).
+Json json_value(const std::string& toml_value) {
+  Json j = Json::parse(toml_value, nullptr, false);
+  if (j.is_discarded()) return toml_value;
+  return j;
+}
+
+std::string csv_field(const std::string& s) {
+  if (s.find_first_of(",\"\n\r") == std::string::npos) return s;
+  std::string out = "\"";
+  for (const char ch : s) out += ch == '"' ? std::string("\"\"") : std::string(1, ch);
+  return out + "\"";
+}
+
+std::string csv_value(const Json& v) {
+  if (v.is_null()) return "";
+  if (v.is_string()) return csv_field(v.get<std::string>());
+  return csv_field(v.dump());
+}
+
+std::string read_text(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::ostringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+// The table row of one run: what it is, how it ended, its final metrics and its config.
+Json table_row(const std::string& out, const SweepRun& r) {
+  Json row = {{"run", r.id},
+              {"row", r.row},
+              {"seed", r.seed},
+              {"status", "failed"},
+              {"steps", r.config.train.steps},
+              {"wall_s", nullptr}};
+  for (const auto& m : kMetrics) row[m] = nullptr;
+  row["error"] = nullptr;
+  const std::string dir = run_dir(out, r);
+  const Json summary = Json::parse(read_text(dir + "/summary.json"), nullptr, false);
+  const Json failed = Json::parse(read_text(dir + "/failed.json"), nullptr, false);
+  if (summary.is_object() && summary.contains("metrics")) {
+    row["status"] = "ok";
+    row["wall_s"] = summary.value("wall_s", Json());
+    for (const auto& m : kMetrics) row[m] = summary["metrics"].value(m, Json());
+  } else if (failed.is_object()) {
+    row["wall_s"] = failed.value("wall_s", Json());
+    row["error"] = failed.value("error", Json("failed"));
+  } else {
+    row["error"] = "did not finish (no summary.json: the sweep was stopped before this run ended)";
+  }
+  Json config = Json::object();
+  for (const auto& [k, v] : key_values(r.config)) config[k] = json_value(v);
+  row["config"] = config;
+  return row;
+}
+
+}  // namespace
+
+std::string run_dir(const std::string& out, const SweepRun& r) { return out + "/runs/" + r.id; }
+
+void write_run(const std::string& out, const SweepRun& r, const RunResult& res) {
+  const std::string dir = run_dir(out, r);
+  std::error_code ec;
+  std::filesystem::create_directories(dir, ec);
+  if (ec) throw InputError(dir + ": cannot create directory (" + ec.message() + ")");
+  write_file_atomic(dir + "/config.toml", to_toml(r.config));
+  write_file_atomic(dir + "/metrics.jsonl", res.metrics_jsonl);
+  Json j = {{"run", r.id},
+            {"row", r.row},
+            {"seed", r.seed},
+            {"status", res.ok ? "ok" : "failed"},
+            {"steps", r.config.train.steps},
+            {"backend", res.backend},
+            {"population", res.population},
+            {"rank", res.rank},
+            {"wall_s", res.wall_s}};
+  if (res.ok) {
+    j["metrics"] = metrics_json(res.metrics);
+    write_file_atomic(dir + "/summary.json", j.dump(2) + "\n");
+    std::remove((dir + "/failed.json").c_str());
+  } else {
+    j["error"] = res.error;
+    std::remove((dir + "/summary.json").c_str());
+    write_file_atomic(dir + "/failed.json", j.dump(2) + "\n");
+  }
+}
+
+bool run_done(const std::string& out, const SweepRun& r) {
+  const std::string dir = run_dir(out, r);
+  if (!std::filesystem::exists(dir + "/summary.json")) return false;
+  if (read_text(dir + "/config.toml") != to_toml(r.config))
+    throw InputError(dir + "/config.toml: differs from this sweep's config for run " + r.id +
+                     " (the sweep file, --set or --steps changed; use another --out)");
+  return true;
+}
+
+int write_results(const std::string& out, const SweepPlan& plan) {
+  std::string jsonl, csv;
+  int failed = 0;
+  for (size_t i = 0; i < plan.runs.size(); ++i) {
+    const Json row = table_row(out, plan.runs[i]);
+    failed += row["status"] != "ok";
+    jsonl += row.dump() + "\n";
+    if (i == 0) {
+      std::string header;
+      for (const auto& [k, v] : row.items())
+        if (k != "config") header += (header.empty() ? "" : ",") + k;
+      for (const auto& [k, v] : row["config"].items()) header += "," + k;
+      csv += header + "\n";
+    }
+    std::string line;
+    for (const auto& [k, v] : row.items())
+      if (k != "config") line += (line.empty() ? "" : ",") + csv_value(v);
+    for (const auto& [k, v] : row["config"].items()) line += "," + csv_value(v);
+    csv += line + "\n";
+  }
+  write_file_atomic(out + "/results.jsonl", jsonl);
+  write_file_atomic(out + "/results.csv", csv);
+  return failed;
+}
+
+}  // namespace xent
