@@ -8,5 +8,6 @@ namespace xent::cli {
 void add_train(CLI::App& app);
 void add_probe(CLI::App& app);
 void add_sample(CLI::App& app);
+void add_dsprites(CLI::App& app);
 
 }  // namespace xent::cli
