@@ -22,8 +22,10 @@ struct TrainOptions {
   int layers = 3;     // hidden layers: Linear + BatchNorm + ReLU each
   uint64_t seed = 0;  // initialisation and the epochs' batch order
   uint64_t split_seed = 0;
-  int64_t probe_fit = 16384;    // validation images that fit each probe
-  int64_t probe_score = 16384;  // test images that score it
+  // Validation images that fit each probe and test images that score it; by default all of
+  // each part (the 4096-pixel probe overfits on fewer: see README).
+  int64_t probe_fit = kImages / 10;
+  int64_t probe_score = kImages / 10;
   bool probe_pixels = true;
   int64_t eval_every = 0;  // steps; 0: at the end of every epoch (and the last step)
   // Throws InputError naming the option when a value is out of range.

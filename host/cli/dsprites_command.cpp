@@ -245,7 +245,7 @@ void add_dsprites(CLI::App& app) {
       "3 shapes, softmax cross-entropy, Adam. The probe: least squares without intercept from "
       "the last hidden layer (or the pixels) to each z-scored factor, fitted on --probe-fit "
       "validation images, Pearson r on --probe-score test images.\n\nExample (the Table 4 row): "
-      "xent dsprites --train --epochs 1 --out runs/dsprites\n");
+      "xent dsprites --train --epochs 3 --out runs/dsprites\n");
   cmd->callback([a] {
     if (a->render.empty() && !a->train)
       throw InputError("dsprites: nothing to do: give --train, --render FILE, or both");
