@@ -16,6 +16,7 @@ int main(int argc, char** argv) {
   xent::cli::add_probe(app);
   xent::cli::add_sample(app);
   xent::cli::add_sweep(app);
+  xent::cli::add_dsprites(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {

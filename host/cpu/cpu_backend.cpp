@@ -69,6 +69,13 @@ void CpuBackend::softmax_xent(const XentShape& s, float* logits, const int32_t* 
                               float* correct, bool grad) {
   cpu::softmax_xent(s, logits, labels, loss, correct, grad);
 }
+
+void CpuBackend::render_sprites(const uint8_t* masks, const int32_t* index,
+                                const int64_t* batches_done, int64_t period, int64_t n,
+                                float* images, int32_t* labels) {
+  cpu::render_sprites(masks, index, batches_done, period, n, images, labels);
+}
+
 void CpuBackend::adam(int64_t n, float* param, const float* grad, float* m, float* v,
                       const AdamParams& a, const int64_t* step) {
   AdamParams at = a;

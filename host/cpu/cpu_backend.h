@@ -38,6 +38,8 @@ class CpuBackend final : public Backend {
                       const float* centres, RngPurpose purpose, uint64_t first,
                       const int64_t* batches_done, int64_t n, float* z, int32_t* labels,
                       int32_t* cluster) override;
+  void render_sprites(const uint8_t* masks, const int32_t* index, const int64_t* batches_done,
+                      int64_t period, int64_t n, float* images, int32_t* labels) override;
   void increment(int64_t* counter) override { ++*counter; }
   void mixing_forward(int K, int layers, int d, const float* weights, const float* z, int64_t n,
                       float* x) override;

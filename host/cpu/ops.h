@@ -28,6 +28,9 @@ void softmax_xent(const XentShape& s, float* logits, const int32_t* labels, floa
 
 void adam(int64_t n, float* param, const float* grad, float* m, float* v, const AdamParams& a);
 
+void render_sprites(const uint8_t* masks, const int32_t* index, const int64_t* batches_done,
+                    int64_t period, int64_t n, float* images, int32_t* labels);
+
 }  // namespace xent::cpu
 
 // ---- probe reductions (kernels/probe.h): the same arguments less scratch and stream --------

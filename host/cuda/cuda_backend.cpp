@@ -14,6 +14,7 @@
 #include "kernels/normalize.h"
 #include "kernels/probe.h"
 #include "kernels/softmax_xent.h"
+#include "kernels/sprites.h"
 
 namespace xent::cuda {
 inline namespace XENT_KERNELS_ABI {
@@ -232,6 +233,12 @@ void CudaBackend::softmax_xent(const XentShape& s, float* logits, const int32_t*
 void CudaBackend::adam(int64_t n, float* param, const float* grad, float* m, float* v,
                        const AdamParams& a, const int64_t* step) {
   kernels::adam(n, param, grad, m, v, a, step, stream_);
+}
+
+void CudaBackend::render_sprites(const uint8_t* masks, const int32_t* index,
+                                 const int64_t* batches_done, int64_t period, int64_t n,
+                                 float* images, int32_t* labels) {
+  kernels::render_sprites(masks, index, batches_done, period, n, images, labels, stream_);
 }
 
 void CudaBackend::increment(int64_t* counter) { kernels::increment(counter, stream_); }

@@ -66,6 +66,8 @@ class CudaBackend final : public Backend {
                       const float* centres, RngPurpose purpose, uint64_t first,
                       const int64_t* batches_done, int64_t n, float* z, int32_t* labels,
                       int32_t* cluster) override;
+  void render_sprites(const uint8_t* masks, const int32_t* index, const int64_t* batches_done,
+                      int64_t period, int64_t n, float* images, int32_t* labels) override;
   void increment(int64_t* counter) override;
   // The first call runs `record` as it is (allocating what the step needs), the second captures
   // it into a CUDA graph, and every later call replays the graph: one launch per step.

@@ -112,6 +112,14 @@ class Backend {
                               RngPurpose purpose, uint64_t first, const int64_t* batches_done,
                               int64_t n, float* z, int32_t* labels, int32_t* cluster) = 0;
 
+  // dSprites images (include/xent/dsprites.h) from the sprite masks [kSprites][kCanvas][kCanvas]
+  // (bytes 0/1): images [n][kPixels] row r is image number index[first + r], with first =
+  // (*batches_done % period) * n, or 0 when batches_done is null; labels [n] (may be null) its
+  // shape. A population renders K * n rows from an index list laid out to match.
+  virtual void render_sprites(const uint8_t* masks, const int32_t* index,
+                              const int64_t* batches_done, int64_t period, int64_t n, float* images,
+                              int32_t* labels) = 0;
+
   // ++*counter, in stream order (a counter in backend memory that recorded steps read).
   virtual void increment(int64_t* counter) = 0;
 
