@@ -12,6 +12,7 @@
 #include "cpu/cpu_backend.h"
 #include "xent/config.h"
 #include "xent/dgp.h"
+#include "xent/dsprites.h"
 #include "xent/philox.h"
 #include "xent/trainer.h"
 
@@ -171,6 +172,28 @@ void probe(benchmark::State& st) {
   st.counters["probes/s"] = benchmark::Counter(1.0, benchmark::Counter::kIsIterationInvariantRate);
 }
 BENCHMARK(probe)->UseRealTime()->Unit(benchmark::kMicrosecond);
+
+// A dSprites batch of the DisLib classifier (4096 images of 64 x 64 floats) from the sprite
+// masks and an index list; GB/s counts the images written.
+void render_sprites(benchmark::State& st) {
+  const int64_t n = st.range(0);
+  const std::vector<uint8_t> masks = dsprites::render_masks();
+  std::vector<int32_t> index(static_cast<size_t>(n));
+  for (size_t i = 0; i < index.size(); ++i)
+    index[i] = static_cast<int32_t>((i * 104729) % static_cast<size_t>(dsprites::kImages));
+  std::vector<float> images(static_cast<size_t>(n) * dsprites::kPixels);
+  std::vector<int32_t> labels(index.size());
+  for (auto _ : st) {
+    backend().render_sprites(masks.data(), index.data(), nullptr, 1, n, images.data(),
+                             labels.data());
+    benchmark::DoNotOptimize(images.data());
+  }
+  st.counters["images/s"] =
+      benchmark::Counter(static_cast<double>(n), benchmark::Counter::kIsIterationInvariantRate);
+  st.counters["GB/s"] = benchmark::Counter(static_cast<double>(images.size() * sizeof(float)) / 1e9,
+                                           benchmark::Counter::kIsIterationInvariantRate);
+}
+BENCHMARK(render_sprites)->Arg(4096)->UseRealTime()->Unit(benchmark::kMicrosecond);
 
 // Whole training steps (DGP draw, forward, cross-entropy, backward, Adam) of a preset with a
 // population of K replicas; steps/s counts population steps, replica-steps/s their replicas.

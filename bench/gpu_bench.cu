@@ -35,7 +35,9 @@
 #include "kernels/linear.h"
 #include "kernels/mixing.h"
 #include "kernels/softmax_xent.h"
+#include "kernels/sprites.h"
 #include "xent/config.h"
+#include "xent/dsprites.h"
 #include "xent/error.h"
 #include "xent/trainer.h"
 
@@ -371,6 +373,28 @@ void dgp_section(Context& c) {
   CHECK(cudaFree(replicas));
 }
 
+// A dSprites batch of the DisLib classifier: 4096 images of 64 x 64 floats from the 720 sprite
+// masks; bytes count the images written (the masks stay in L2).
+void sprites_section(Context& c) {
+  const int64_t n = 4096;
+  const std::vector<uint8_t> hm = xent::dsprites::render_masks();
+  std::vector<int32_t> hi(static_cast<size_t>(n));
+  for (size_t i = 0; i < hi.size(); ++i)
+    hi[i] = static_cast<int32_t>((i * 104729) % static_cast<size_t>(xent::dsprites::kImages));
+  Buffer masks((hm.size() + 3) / 4), index(hi.size()), labels(hi.size()),
+      images(static_cast<size_t>(n) * xent::dsprites::kPixels);
+  CHECK(cudaMemcpy(masks.get(), hm.data(), hm.size(), cudaMemcpyHostToDevice));
+  CHECK(cudaMemcpy(index.get(), hi.data(), hi.size() * 4, cudaMemcpyHostToDevice));
+  c.rows.push_back({"sprites", "render_sprites (kernels/sprites.cu)",
+                    dims({n, xent::dsprites::kPixels}), c.timer.time([&] {
+                      xent::kernels::render_sprites(masks.as<uint8_t>(), index.as<int32_t>(),
+                                                    nullptr, 1, n, images.get(),
+                                                    labels.as<int32_t>(), c.stream);
+                    }),
+                    4.0 * static_cast<double>(n) * (xent::dsprites::kPixels + 2), 0,
+                    static_cast<double>(n), "images"});
+}
+
 // One encoder layer's forward (Linear 250 -> 250, BatchNorm, LeakyReLU) at batch 1024: as the
 // backend runs it, and as plain cuBLAS with separate bias, statistics, normalisation and
 // activation kernels.
@@ -513,6 +537,7 @@ int run(const std::string& json_path) {
     layer_section(c);
     elementwise_section(c);
     dgp_section(c);
+    sprites_section(c);
   }
   step_section(rows);
   print(rows);
