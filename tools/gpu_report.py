@@ -53,7 +53,8 @@ def stages(work):
 
 
 def status(rc):
-    return {0: "ok", 124: "TIMED OUT", 125: "skipped (no time left)"}.get(
+    return {0: "ok", 124: "TIMED OUT", 125: "skipped (no time left)",
+            126: "skipped (python3 has no torch)"}.get(
         rc, "FAILED (exit %d)" % rc)
 
 
