@@ -496,6 +496,12 @@ std::string to_toml(const Config& c) {
   return out;
 }
 
+std::vector<std::pair<std::string, std::string>> key_values(const Config& c) {
+  std::vector<std::pair<std::string, std::string>> out;
+  for (const auto& k : keys()) out.emplace_back(k.name, k.get(c));
+  return out;
+}
+
 std::string config_keys_help() {
   std::string out;
   Config c;

@@ -23,24 +23,6 @@ Json metrics_json(const ReplicaMetrics& m) {
           {"mcc", m.mcc},   {"acc", m.acc},       {"loss", m.loss}};
 }
 
-// The resolved config as (dotted key, TOML value) in key order.
-std::vector<std::pair<std::string, std::string>> key_values(const Config& c) {
-  std::vector<std::pair<std::string, std::string>> out;
-  std::istringstream in(to_toml(c));
-  std::string section;
-  for (std::string l; std::getline(in, l);) {
-    if (l.empty() || l[0] == '#') continue;
-    if (l[0] == '[') {
-      section = l.substr(1, l.find(']') - 1);
-      continue;
-    }
-    const size_t eq = l.find(" = ");
-    if (eq != std::string::npos)
-      out.emplace_back(section + "." + l.substr(0, eq), l.substr(eq + 3));
-  }
-  return out;
-}
-
 // TOML values of a resolved config are JSON too (numbers, "strings", [arrays], booleans).
 Json json_value(const std::string& toml_value) {
   Json j = Json::parse(toml_value, nullptr, false);

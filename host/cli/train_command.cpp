@@ -10,7 +10,6 @@
 #include <map>
 #include <memory>
 #include <nlohmann/json.hpp>
-#include <sstream>
 #include <string>
 #include <vector>
 
@@ -62,23 +61,6 @@ void print_summary(const std::vector<ReplicaMetrics>& ms, const Trainer& t, doub
                       "); try a smaller train.lr");
 }
 
-// The "key = value" lines of a resolved config, by dotted key.
-std::map<std::string, std::string> key_values(const Config& c) {
-  std::map<std::string, std::string> out;
-  std::istringstream in(to_toml(c));
-  std::string section;
-  for (std::string l; std::getline(in, l);) {
-    if (l.empty() || l[0] == '#') continue;
-    if (l[0] == '[') {
-      section = l.substr(1, l.find(']') - 1);
-      continue;
-    }
-    const size_t eq = l.find(" = ");
-    if (eq != std::string::npos) out[section + "." + l.substr(0, eq)] = l.substr(eq + 3);
-  }
-  return out;
-}
-
 // Keeps the metrics rows of steps up to `step` (later ones came from evaluations after the
 // checkpoint and will be written again) and drops a row torn by a crash. Returns whether
 // rows for `step` itself are present.
@@ -125,7 +107,9 @@ void run_train(const TrainArgs& a) {
       throw InputError(cfg + ": missing (is " + out + " a directory written by xent train?)");
     const Config before = load_config("", cfg, {});
     c = load_config("", cfg, o.sets);
-    const auto old_keys = key_values(before), new_keys = key_values(c);
+    const auto old_list = key_values(before);
+    const std::map<std::string, std::string> old_keys(old_list.begin(), old_list.end());
+    const auto new_keys = key_values(c);
     for (const auto& [key, value] : new_keys)
       if (key != "train.steps" && old_keys.at(key) != value)
         throw InputError("--set " + key + ": cannot change on --resume (the run used " +

@@ -80,6 +80,9 @@ void validate(const Config& c);
 // The resolved config as TOML, every key written.
 std::string to_toml(const Config& c);
 
+// Every key as (dotted name, TOML value), in the order to_toml writes them.
+std::vector<std::pair<std::string, std::string>> key_values(const Config& c);
+
 }  // namespace xent
 
 namespace xent {
