@@ -18,7 +18,7 @@
 #include <string>
 
 #include "cpu/cpu_backend.h"
-#include "files.h"
+#include "io/files.h"
 #include "run_xent.h"
 #include "xent/error.h"
 #include "xent/trainer.h"

@@ -11,7 +11,7 @@
 
 #include "cpu/cpu_backend.h"
 #include "cpu/ops.h"
-#include "dsprites_train.h"
+#include "experiments/dsprites_train.h"
 #include "run_xent.h"
 #include "xent/error.h"
 

@@ -6,7 +6,7 @@
 #include "cpu/cpu_backend.h"
 #include "cpu/ops.h"
 #include "cuda/cuda_backend.h"
-#include "dsprites_train.h"
+#include "experiments/dsprites_train.h"
 #include "kernels/sprites.h"
 #include "xent/dsprites.h"
 

@@ -1,5 +1,5 @@
 // Sweeps: populations of different per-replica configs, sweep files and their errors.
-#include "sweep.h"
+#include "experiments/sweep.h"
 
 #include <gtest/gtest.h>
 

@@ -13,9 +13,9 @@
 #include <vector>
 
 #include "cli/commands.h"
-#include "dsprites_train.h"
-#include "files.h"
-#include "progress.h"
+#include "experiments/dsprites_train.h"
+#include "io/files.h"
+#include "io/progress.h"
 #include "xent/error.h"
 
 namespace xent::cli {

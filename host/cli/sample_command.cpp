@@ -5,7 +5,7 @@
 
 #include "cli/commands.h"
 #include "cli/run_options.h"
-#include "files.h"
+#include "io/files.h"
 #include "xent/backend.h"
 #include "xent/error.h"
 #include "xent/npy.h"

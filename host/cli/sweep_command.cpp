@@ -14,8 +14,8 @@
 #include <vector>
 
 #include "cli/commands.h"
-#include "files.h"
-#include "sweep.h"
+#include "io/files.h"
+#include "experiments/sweep.h"
 #include "xent/error.h"
 #if defined(XENT_HAVE_MPI)
 #include <mpi.h>

@@ -15,8 +15,8 @@
 
 #include "cli/commands.h"
 #include "cli/run_options.h"
-#include "files.h"
-#include "progress.h"
+#include "io/files.h"
+#include "io/progress.h"
 #include "xent/checkpoint.h"
 #include "xent/error.h"
 #include "xent/trainer.h"

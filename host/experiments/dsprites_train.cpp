@@ -1,4 +1,4 @@
-#include "dsprites_train.h"
+#include "experiments/dsprites_train.h"
 
 #include <cblas.h>
 

@@ -1,4 +1,4 @@
-#include "sweep.h"
+#include "experiments/sweep.h"
 
 #include <toml++/toml.h>
 

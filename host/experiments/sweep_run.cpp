@@ -3,8 +3,8 @@
 #include <cstdio>
 #include <nlohmann/json.hpp>
 
-#include "progress.h"
-#include "sweep.h"
+#include "io/progress.h"
+#include "experiments/sweep.h"
 #include "xent/error.h"
 
 namespace xent {

@@ -5,8 +5,8 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
-#include "files.h"
-#include "sweep.h"
+#include "io/files.h"
+#include "experiments/sweep.h"
 #include "xent/error.h"
 
 namespace xent {

@@ -11,7 +11,7 @@
 #include <sstream>
 
 #include "cpu/cpu_backend.h"
-#include "files.h"
+#include "io/files.h"
 #include "xent/error.h"
 #include "xent/model.h"
 #include "xent/trainer.h"
