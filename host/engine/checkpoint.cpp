@@ -10,7 +10,6 @@
 #include <map>
 #include <sstream>
 
-#include "cpu/cpu_backend.h"
 #include "io/files.h"
 #include "xent/error.h"
 #include "xent/model.h"
@@ -291,9 +290,8 @@ void check_checkpoint(const Checkpoint& ck, const Config& c, const std::string& 
          " replicas, the config's train.population is " + std::to_string(K));
   if (ck.shape_hash != config_shape_hash(c)) {
     // Name the first tensor whose size differs: it points at the key that changed.
-    CpuBackend cpu;
-    const Model m(cpu, c, 2);
-    for (const auto& pt : m.tensors())
+    const ModelLayout layout = model_layout(c);
+    for (const auto& pt : layout.params.tensors())
       for (const auto& t : ck.tensors)
         if (t.name == pt.name && t.shape.size() == 2 && t.shape[1] != pt.size)
           fail("written for a different model shape (tensor " + t.name + " holds " +

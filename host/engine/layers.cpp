@@ -1,0 +1,121 @@
+#include "xent/layers.h"
+
+#include <algorithm>
+#include <utility>
+
+#include "xent/error.h"
+
+namespace xent {
+
+int64_t ParameterLayout::add(const std::string& name, int64_t size) {
+  tensors_.push_back({name, total_, size});
+  total_ += (size * K_ + kTensorAlign - 1) / kTensorAlign * kTensorAlign;
+  return static_cast<int64_t>(tensors_.size()) - 1;
+}
+
+std::vector<LayerTensors> ParameterLayout::add_stack(const std::string& prefix,
+                                                     const std::vector<LayerSpec>& specs,
+                                                     int first) {
+  std::vector<LayerTensors> out;
+  for (size_t i = 0; i < specs.size(); ++i) {
+    const LayerSpec& s = specs[i];
+    const std::string p = prefix + "." + std::to_string(first + static_cast<int>(i)) + ".";
+    LayerTensors t;
+    t.weight = add(p + "weight", int64_t{s.out} * s.in);
+    if (s.bias) t.bias = add(p + "bias", s.out);
+    if (s.batchnorm) {
+      t.gamma = add(p + "bn.weight", s.out);
+      t.beta = add(p + "bn.bias", s.out);
+      stats_.push_back({p + "bn", stat_total_, s.out});
+      stat_total_ += (int64_t{s.out} * K_ + kTensorAlign - 1) / kTensorAlign * kTensorAlign;
+      t.stats = static_cast<int64_t>(stats_.size()) - 1;
+    }
+    out.push_back(t);
+  }
+  return out;
+}
+
+const ParamTensor* ParameterLayout::find(const std::string& name) const {
+  for (const auto& t : tensors_)
+    if (t.name == name) return &t;
+  return nullptr;
+}
+
+LayerStack::LayerStack(Backend& b, const ParameterLayout& layout, std::vector<LayerSpec> specs,
+                       std::vector<LayerTensors> tensors, int64_t max_rows, Buffers buffers)
+    : b_(b), K_(layout.K()), specs_(std::move(specs)), buf_(buffers), max_rows_(max_rows) {
+  if (specs_.empty() || specs_.size() != tensors.size())
+    throw InputError("a layer stack needs one tensor set per layer");
+  const auto offset = [&](int64_t i) { return i < 0 ? int64_t{-1} : layout.tensors()[i].offset; };
+  const int64_t rows = int64_t{K_} * max_rows_;
+  int widest = 0;
+  for (size_t i = 0; i < specs_.size(); ++i) {
+    const LayerSpec& s = specs_[i];
+    const LayerTensors& t = tensors[i];
+    at_.push_back({offset(t.weight), offset(t.bias), offset(t.gamma), offset(t.beta),
+                   t.stats < 0 ? -1 : layout.stats()[t.stats].offset});
+    h_.emplace_back(b_, rows * s.out);
+    a_.emplace_back(b_, s.batchnorm ? rows * s.out : 0);
+    widest = std::max({widest, s.in, s.out});
+  }
+  mean_ = DeviceArray<float>(b_, layout.stat_total());
+  rstd_ = DeviceArray<float>(b_, layout.stat_total());
+  g0_ = DeviceArray<float>(b_, rows * widest);
+  g1_ = DeviceArray<float>(b_, rows * widest);
+}
+
+const float* LayerStack::output(size_t i) const {
+  return specs_[i].batchnorm ? a_[i].data() : h_[i].data();
+}
+
+const float* LayerStack::forward(const float* x, int64_t rows, bool train) {
+  const float* P = buf_.params;
+  const float* in = x;
+  for (size_t i = 0; i < specs_.size(); ++i) {
+    const LayerSpec& s = specs_[i];
+    const Offsets& o = at_[i];
+    b_.linear_forward({K_, rows, s.in, s.out}, in, P + o.w, o.b < 0 ? nullptr : P + o.b,
+                      h_[i].data());
+    if (s.batchnorm) {
+      const BatchNormShape bs{K_, rows, s.out, s.bn_eps, s.bn_momentum, s.slope};
+      if (train)
+        b_.batchnorm_act_forward_train(bs, h_[i].data(), P + o.gamma, P + o.beta, a_[i].data(),
+                                       mean_.data() + o.stat, rstd_.data() + o.stat,
+                                       buf_.running_mean + o.stat, buf_.running_var + o.stat);
+      else
+        b_.batchnorm_act_forward_eval(bs, h_[i].data(), P + o.gamma, P + o.beta,
+                                      buf_.running_mean + o.stat, buf_.running_var + o.stat,
+                                      a_[i].data());
+    }
+    in = output(i);
+  }
+  return in;
+}
+
+void LayerStack::backward(const float* x, int64_t rows, const float* dy, float* dx) {
+  const float* P = buf_.params;
+  float* G = buf_.grads;
+  // cur: the gradient at layer j's output. A scratch buffer is reused as soon as the gradient
+  // it holds has been consumed; the caller's dy is only read.
+  const float* cur = dy;
+  const auto other = [&](const float* p) { return p == g0_.data() ? g1_.data() : g0_.data(); };
+  for (size_t j = specs_.size(); j-- > 0;) {
+    const LayerSpec& s = specs_[j];
+    const Offsets& o = at_[j];
+    const float* d = cur;
+    if (s.batchnorm) {
+      float* dh = other(cur);
+      b_.batchnorm_act_backward({K_, rows, s.out, s.bn_eps, s.bn_momentum, s.slope}, h_[j].data(),
+                                a_[j].data(), P + o.gamma, mean_.data() + o.stat,
+                                rstd_.data() + o.stat, cur, dh, G + o.gamma, G + o.beta);
+      d = dh;
+    }
+    const float* in = j == 0 ? x : output(j - 1);
+    float* dxj = j == 0 ? dx : other(d);
+    b_.linear_backward({K_, rows, s.in, s.out}, in, P + o.w, d, dxj, G + o.w,
+                       o.b < 0 ? nullptr : G + o.b);
+    cur = dxj;
+  }
+}
+
+}  // namespace xent

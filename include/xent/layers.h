@@ -1,0 +1,113 @@
+// One layer stack for every model xent trains (the synthetic experiment's encoder, the DisLib
+// classifiers): Linear layers, each optionally followed by BatchNorm and a LeakyReLU, for K
+// replicas at once, and the layout of their parameters in one flat buffer.
+//
+// The layout is computed from shapes alone, without backend memory, so that a checkpoint reader
+// or a Python binding can name and size every tensor of a config without building a model.
+#pragma once
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "xent/backend.h"
+
+namespace xent {
+
+// A named tensor of a flat buffer: replica k's values are at offset + k * size.
+struct ParamTensor {
+  std::string name;  // e.g. "enc.0.weight"
+  int64_t offset;    // of replica 0, a multiple of kTensorAlign floats
+  int64_t size;      // elements per replica
+};
+
+// Every tensor starts on a 16-byte boundary (4 floats): vector loads (float4 in the kernels,
+// AVX on the CPU) and cuBLAS's fastest paths need aligned operands. The padding between tensors
+// is zero in the parameters, gradients and Adam moments, so Adam leaves it at zero.
+inline constexpr int64_t kTensorAlign = 4;
+
+struct LayerSpec {
+  int in = 0, out = 0;
+  bool bias = true;
+  // Linear, then BatchNorm (batch statistics in training, running ones in evaluation) and a
+  // LeakyReLU with this slope (0: ReLU). Without it the layer is Linear only.
+  bool batchnorm = false;
+  float slope = 0.01f;
+  float bn_eps = 1e-5f;
+  float bn_momentum = 0.1f;
+};
+
+// Where one layer's tensors are: indices into ParameterLayout::tensors() (-1: absent), and its
+// BatchNorm statistics' index into stats().
+struct LayerTensors {
+  int64_t weight = -1, bias = -1, gamma = -1, beta = -1, stats = -1;
+};
+
+// The flat parameter buffer of K replicas, tensor after tensor, each stored [K][size], and the
+// BatchNorm running statistics in buffers of their own (state that evaluation reads but no
+// gradient touches), laid out the same way.
+class ParameterLayout {
+ public:
+  explicit ParameterLayout(int K) : K_(K) {}
+  // A tensor of `size` values per replica, appended at the next aligned offset; returns its index.
+  int64_t add(const std::string& name, int64_t size);
+  // A stack's layers named prefix.<i>.weight, .bias, .bn.weight, .bn.bias (statistics
+  // prefix.<i>.bn), numbered from `first`.
+  std::vector<LayerTensors> add_stack(const std::string& prefix,
+                                      const std::vector<LayerSpec>& specs, int first = 0);
+  const std::vector<ParamTensor>& tensors() const { return tensors_; }
+  const std::vector<ParamTensor>& stats() const { return stats_; }
+  int64_t total() const { return total_; }  // floats in the parameter buffer, all replicas
+  int64_t stat_total() const { return stat_total_; }
+  int K() const { return K_; }
+  // The tensor of that name, or null.
+  const ParamTensor* find(const std::string& name) const;
+
+ private:
+  int K_;
+  std::vector<ParamTensor> tensors_, stats_;
+  int64_t total_ = 0, stat_total_ = 0;
+};
+
+// The layers of a stack with the buffers they need for batches of up to max_rows rows per
+// replica. Parameters, gradients and statistics belong to the caller (one flat buffer per
+// model, so that one Adam call updates every tensor).
+class LayerStack {
+ public:
+  struct Buffers {
+    float* params;
+    float* grads;
+    float* running_mean;
+    float* running_var;
+  };
+  LayerStack(Backend& b, const ParameterLayout& layout, std::vector<LayerSpec> specs,
+             std::vector<LayerTensors> tensors, int64_t max_rows, Buffers buffers);
+
+  // x [K][rows][in] -> the last layer's output [K][rows][out]. Training mode uses the batch
+  // statistics and updates the running ones.
+  const float* forward(const float* x, int64_t rows, bool train);
+  // The output of layer i of the last forward (its activation, or the Linear's output for a
+  // layer without BatchNorm).
+  const float* output(size_t i) const;
+  // dy: d(loss)/d(output) of the last forward [K][rows][out]. Accumulates nothing: writes every
+  // gradient of the stack, and dx (d(loss)/d(x)) when it is not null.
+  void backward(const float* x, int64_t rows, const float* dy, float* dx);
+
+  int in() const { return specs_.front().in; }
+  int out() const { return specs_.back().out; }
+
+ private:
+  Backend& b_;
+  int K_;
+  std::vector<LayerSpec> specs_;
+  struct Offsets {
+    int64_t w, b, gamma, beta, stat;  // into the buffers; -1 absent
+  };
+  std::vector<Offsets> at_;
+  Buffers buf_;
+  int64_t max_rows_;
+  std::vector<DeviceArray<float>> h_, a_;  // per layer: Linear output, activation (BN layers)
+  DeviceArray<float> mean_, rstd_;         // the batch statistics, laid out as the running ones
+  DeviceArray<float> g0_, g1_;             // gradients between layers
+};
+
+}  // namespace xent
