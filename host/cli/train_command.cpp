@@ -16,19 +16,15 @@
 #include "cli/commands.h"
 #include "cli/run_options.h"
 #include "io/files.h"
+#include "io/metrics_files.h"
 #include "io/progress.h"
 #include "xent/checkpoint.h"
 #include "xent/error.h"
+#include "xent/run.h"
 #include "xent/trainer.h"
 
 namespace xent::cli {
 namespace {
-
-nlohmann::json to_json(const ReplicaMetrics& m) {
-  return {{"r2_a", m.r2_a}, {"r2_o", m.r2_o},     {"mae_o", m.mae_o},
-          {"r2_w", m.r2_w}, {"r2_o_w", m.r2_o_w}, {"mae_o_w", m.mae_o_w},
-          {"mcc", m.mcc},   {"acc", m.acc},       {"loss", m.loss}};
-}
 
 std::string default_out(const std::string& preset) {
   char stamp[32];
@@ -49,36 +45,6 @@ void print_summary(const std::vector<ReplicaMetrics>& ms, const Trainer& t, doub
   }
   std::printf("\n%lld steps in %.1f s (%.1f steps/s). Results: %s/summary.json\n",
               static_cast<long long>(steps), wall, static_cast<double>(steps) / wall, out.c_str());
-}
-
-// Stops the run with the place a NaN or inf surfaced and where training can pick up again.
-[[noreturn]] void diverged(const Divergence& d, const std::string& ckpt, int64_t ckpt_step) {
-  throw DivergedError("step " + std::to_string(d.step) + ": replica " + std::to_string(d.replica) +
-                      " (seed " + std::to_string(d.seed) + ") diverged: non-finite " +
-                      (d.tensor == "loss" ? std::string("loss (parameters still finite)")
-                                          : "values in " + d.tensor) +
-                      "; last good checkpoint: " + ckpt + " (step " + std::to_string(ckpt_step) +
-                      "); try a smaller train.lr");
-}
-
-// Keeps the metrics rows of steps up to `step` (later ones came from evaluations after the
-// checkpoint and will be written again) and drops a row torn by a crash. Returns whether
-// rows for `step` itself are present.
-bool truncate_metrics(const std::string& path, int64_t step) {
-  std::ifstream in(path);
-  std::string kept;
-  bool have_step = false;
-  for (std::string l; std::getline(in, l);) {
-    const nlohmann::json j = nlohmann::json::parse(l, nullptr, false);
-    if (j.is_discarded() || !j.is_object() || !j.contains("step") || !j["step"].is_number_integer())
-      continue;
-    const int64_t s = j["step"].get<int64_t>();
-    if (s > step) continue;
-    have_step = have_step || s == step;
-    kept += l + "\n";
-  }
-  write_file_atomic(path, kept);
-  return have_step;
 }
 
 struct TrainArgs {
@@ -144,122 +110,49 @@ void run_train(const TrainArgs& a) {
                  static_cast<long long>(c.train.steps), c.train.batch, backend->name().c_str(),
                  out.c_str());
   const auto t0 = std::chrono::steady_clock::now();
-  std::ofstream metrics;
-  bool have_final_rows = false;
   std::unique_ptr<Trainer> trainer_ptr;
+  RunSpec spec;
+  spec.checkpoint = ck_path;
+  spec.started = t0;
+  spec.progress_bar = tty;
+  spec.log_evaluations = !a.quiet;
   if (!a.resume.empty()) {
     trainer_ptr = std::make_unique<Trainer>(*backend, c);
     restore_checkpoint(*trainer_ptr, ck, ck_path);
     ck.tensors = {};  // a host copy of the whole state: not worth keeping for the run
     if (extended) write_file_atomic(out + "/config.toml", to_toml(c));
     std::remove((out + "/summary.json").c_str());
-    have_final_rows = truncate_metrics(out + "/metrics.jsonl", ck.step);
-    metrics.open(out + "/metrics.jsonl", std::ios::app);
+    spec.final_rows_written = truncate_metrics(out + "/metrics.jsonl", ck.step);
     if (!a.quiet)
       std::fprintf(stderr, "xent: resuming at step %lld\n", static_cast<long long>(ck.step));
   } else {
     write_file_atomic(out + "/config.toml", to_toml(c));
     for (const char* f : {"/summary.json", "/checkpoint.xck"}) std::remove((out + f).c_str());
-    metrics.open(out + "/metrics.jsonl", std::ios::trunc);
-    trainer_ptr = std::make_unique<Trainer>(*backend, c);
   }
-  if (!metrics) throw InputError(out + "/metrics.jsonl: cannot write");
+  JsonlSink metrics(out + "/metrics.jsonl", !a.resume.empty());
+  if (!trainer_ptr) trainer_ptr = std::make_unique<Trainer>(*backend, c);
   Trainer& trainer = *trainer_ptr;
-  const int64_t start = trainer.steps_done();
-  // A checkpoint at step 0 makes every started run resumable, however early it stops.
-  if (start == 0) write_checkpoint(ck_path, trainer);
-  int64_t ck_step = start;
+  const RunOutcome r = run(trainer, metrics, spec);
+  const double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
 
-  ProgressBar bar(c.train.steps, tty);
-  std::vector<ReplicaMetrics> last;
-  auto evaluate = [&](bool write_rows) {
-    last = trainer.evaluate();
-    if (!write_rows) return;
-    const double wall =
-        std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-    for (size_t k = 0; k < last.size(); ++k) {
-      nlohmann::json j = {{"step", trainer.steps_done()},
-                          {"replica", k},
-                          {"seed", trainer.seed(static_cast<int>(k))},
-                          {"wall_s", wall}};
-      j.update(to_json(last[k]));
-      metrics << j.dump() << "\n";
-    }
-    metrics.flush();
-    if (!metrics) throw InputError(out + "/metrics.jsonl: write failed");
-    if (!tty && !a.quiet)
-      std::fprintf(stderr, "step %lld: r2_a %.4f  acc %.4f  loss %.4f\n",
-                   static_cast<long long>(trainer.steps_done()), last[0].r2_a, last[0].acc,
-                   last[0].loss);
-  };
-  // The loss is K floats the step computed anyway, but reading it is a device-to-host copy
-  // (a sync on a GPU), so it is read every kLossCheckEvery steps, not every step: a diverged
-  // run stops a little later, never with a bad checkpoint. Parameters are a full download,
-  // checked only before they are evaluated or saved, which keeps a bad state out of every
-  // checkpoint.
-  constexpr int64_t kLossCheckEvery = 100;
-  auto guard = [&](bool params) {
-    if (const auto d = trainer.find_nonfinite(params)) diverged(*d, ck_path, ck_step);
-  };
-  const auto t_train = std::chrono::steady_clock::now();
-  try {
-    for (int64_t s = start + 1; s <= c.train.steps; ++s) {
-      trainer.step();
-      if (s % kLossCheckEvery == 0) guard(false);
-      if (bar.due()) {
-        char buf[64];
-        std::snprintf(buf, sizeof buf, "loss %.4f", static_cast<double>(trainer.last_loss()[0]));
-        bar.update(s, buf);
-      }
-      const bool eval_due =
-          (c.train.eval_every > 0 && s % c.train.eval_every == 0) || s == c.train.steps;
-      const bool ck_due =
-          (c.train.checkpoint_every > 0 && s % c.train.checkpoint_every == 0) || s == c.train.steps;
-      if (eval_due || ck_due) guard(true);
-      if (eval_due) {
-        evaluate(true);
-        if (tty) {
-          char buf[96];
-          std::snprintf(buf, sizeof buf, "loss %.4f  r2_a %.4f", last[0].loss, last[0].r2_a);
-          bar.update(s, buf, true);
-        }
-      }
-      // After the evaluation, so that a crash in between repeats the evaluation on resume
-      // rather than losing its rows.
-      if (ck_due) {
-        write_checkpoint(ck_path, trainer);
-        ck_step = s;
-      }
-    }
-    // Resuming a run whose last checkpoint is its final step: only the summary is missing.
-    if (start == c.train.steps) evaluate(!have_final_rows);
-  } catch (const DivergedError& e) {
-    if (std::string(e.what()).find("last good checkpoint") != std::string::npos) throw;
-    throw DivergedError(std::string(e.what()) + "; last good checkpoint: " + ck_path + " (step " +
-                        std::to_string(ck_step) + ")");
-  }
-  bar.finish();
-  const auto t1 = std::chrono::steady_clock::now();
-  const double wall = std::chrono::duration<double>(t1 - t0).count();
-  const double train_s = std::chrono::duration<double>(t1 - t_train).count();
-  const int64_t ran = c.train.steps - start;
-
-  nlohmann::json replicas = nlohmann::json::array();
-  for (size_t k = 0; k < last.size(); ++k) {
-    nlohmann::json j = {{"replica", k}, {"seed", trainer.seed(static_cast<int>(k))}};
-    j.update(to_json(last[k]));
+  nlohmann::ordered_json replicas = nlohmann::ordered_json::array();
+  for (size_t k = 0; k < r.metrics.size(); ++k) {
+    nlohmann::ordered_json j = {{"replica", k}, {"seed", trainer.seed(static_cast<int>(k))}};
+    j.update(metrics_json(r.metrics[k]));
     replicas.push_back(j);
   }
-  const nlohmann::json summary = {
+  const nlohmann::ordered_json summary = {
       {"preset", o.preset},
       {"backend", backend->name()},
       {"steps", c.train.steps},
       {"population", c.train.population},
       {"wall_s", wall},
-      {"steps_per_s", ran > 0 && train_s > 0 ? static_cast<double>(ran) / train_s : 0.0},
+      {"steps_per_s", r.steps_trained > 0 && r.train_s > 0
+                          ? static_cast<double>(r.steps_trained) / r.train_s
+                          : 0.0},
       {"replicas", replicas}};
   write_file_atomic(out + "/summary.json", summary.dump(2) + "\n");
-  if (!a.quiet) print_summary(last, trainer, wall, ran, out);
+  if (!a.quiet) print_summary(r.metrics, trainer, wall, r.steps_trained, out);
 }
 
 }  // namespace

@@ -5,23 +5,15 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
-#include "io/files.h"
 #include "experiments/sweep.h"
+#include "io/files.h"
+#include "io/metrics_files.h"
 #include "xent/error.h"
 
 namespace xent {
 namespace {
 
 using Json = nlohmann::ordered_json;
-
-const std::vector<std::string> kMetrics = {"r2_a",    "r2_o", "mae_o", "r2_w", "r2_o_w",
-                                           "mae_o_w", "mcc",  "acc",   "loss"};
-
-Json metrics_json(const ReplicaMetrics& m) {
-  return {{"r2_a", m.r2_a}, {"r2_o", m.r2_o},     {"mae_o", m.mae_o},
-          {"r2_w", m.r2_w}, {"r2_o_w", m.r2_o_w}, {"mae_o_w", m.mae_o_w},
-          {"mcc", m.mcc},   {"acc", m.acc},       {"loss", m.loss}};
-}
 
 // TOML values of a resolved config are JSON too (numbers, "strings", [arrays], booleans).
 Json json_value(const std::string& toml_value) {
@@ -58,7 +50,7 @@ Json table_row(const std::string& out, const SweepRun& r) {
               {"status", "failed"},
               {"steps", r.config.train.steps},
               {"wall_s", nullptr}};
-  for (const auto& m : kMetrics) row[m] = nullptr;
+  for (const auto& m : metric_names()) row[m] = nullptr;
   row["error"] = nullptr;
   const std::string dir = run_dir(out, r);
   const Json summary = Json::parse(read_text(dir + "/summary.json"), nullptr, false);
@@ -66,7 +58,7 @@ Json table_row(const std::string& out, const SweepRun& r) {
   if (summary.is_object() && summary.contains("metrics")) {
     row["status"] = "ok";
     row["wall_s"] = summary.value("wall_s", Json());
-    for (const auto& m : kMetrics) row[m] = summary["metrics"].value(m, Json());
+    for (const auto& m : metric_names()) row[m] = summary["metrics"].value(m, Json());
   } else if (failed.is_object()) {
     row["wall_s"] = failed.value("wall_s", Json());
     row["error"] = failed.value("error", Json("failed"));

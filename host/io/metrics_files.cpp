@@ -1,0 +1,57 @@
+#include "io/metrics_files.h"
+
+#include <utility>
+
+#include "io/files.h"
+#include "xent/error.h"
+
+namespace xent {
+
+const std::vector<std::string>& metric_names() {
+  static const std::vector<std::string> names = {"r2_a",    "r2_o", "mae_o", "r2_w", "r2_o_w",
+                                                 "mae_o_w", "mcc",  "acc",   "loss"};
+  return names;
+}
+
+nlohmann::ordered_json metrics_json(const ReplicaMetrics& m) {
+  return {{"r2_a", m.r2_a}, {"r2_o", m.r2_o},     {"mae_o", m.mae_o},
+          {"r2_w", m.r2_w}, {"r2_o_w", m.r2_o_w}, {"mae_o_w", m.mae_o_w},
+          {"mcc", m.mcc},   {"acc", m.acc},       {"loss", m.loss}};
+}
+
+std::string metrics_row_json(const MetricsRow& row) {
+  nlohmann::ordered_json j = {
+      {"step", row.step}, {"replica", row.replica}, {"seed", row.seed}, {"wall_s", row.wall_s}};
+  j.update(metrics_json(row.metrics));
+  return j.dump() + "\n";
+}
+
+JsonlSink::JsonlSink(std::string path, bool append)
+    : path_(std::move(path)), out_(path_, append ? std::ios::app : std::ios::trunc) {
+  if (!out_) throw InputError(path_ + ": cannot write");
+}
+
+void JsonlSink::write(const std::vector<MetricsRow>& rows) {
+  for (const MetricsRow& r : rows) out_ << metrics_row_json(r);
+  out_.flush();
+  if (!out_) throw InputError(path_ + ": write failed");
+}
+
+bool truncate_metrics(const std::string& path, int64_t step) {
+  std::ifstream in(path);
+  std::string kept;
+  bool have_step = false;
+  for (std::string l; std::getline(in, l);) {
+    const nlohmann::json j = nlohmann::json::parse(l, nullptr, false);
+    if (j.is_discarded() || !j.is_object() || !j.contains("step") || !j["step"].is_number_integer())
+      continue;
+    const int64_t s = j["step"].get<int64_t>();
+    if (s > step) continue;
+    have_step = have_step || s == step;
+    kept += l + "\n";
+  }
+  write_file_atomic(path, kept);
+  return have_step;
+}
+
+}  // namespace xent

@@ -1,0 +1,38 @@
+// Metrics as files: every ReplicaMetrics becomes JSON here, and the JSONL sink that `xent train`
+// and `xent sweep` write metrics.jsonl with.
+#pragma once
+#include <cstdint>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include "xent/run.h"
+
+namespace xent {
+
+// The metric names in file order: r2_a, r2_o, mae_o, r2_w, r2_o_w, mae_o_w, mcc, acc, loss.
+const std::vector<std::string>& metric_names();
+nlohmann::ordered_json metrics_json(const ReplicaMetrics& m);
+// One metrics.jsonl line (with its newline): step, replica, seed, wall_s, then the metrics.
+std::string metrics_row_json(const MetricsRow& row);
+
+// Appends every evaluation to a JSONL file, flushed after each. Throws InputError naming the
+// file when it cannot be opened or written.
+class JsonlSink final : public MetricsSink {
+ public:
+  // append: keep what the file holds (a resumed run); otherwise start it empty.
+  JsonlSink(std::string path, bool append);
+  void write(const std::vector<MetricsRow>& rows) override;
+
+ private:
+  std::string path_;
+  std::ofstream out_;
+};
+
+// For a resume from a checkpoint at `step`: keeps the rows of steps up to `step` (later ones
+// came from evaluations after the checkpoint and will be written again) and drops a row torn by
+// a crash. Returns whether rows for `step` itself are present.
+bool truncate_metrics(const std::string& path, int64_t step);
+
+}  // namespace xent
