@@ -204,5 +204,30 @@ TEST(CudaBackend, GraphReplayEqualsEagerExecution) {
   EXPECT_EQ(0, std::memcmp(&x.metrics[1], &y.metrics[1], sizeof(ReplicaMetrics)));
 }
 
+// Each trainer owns its recorded step: two trainers of the same config on one backend (same
+// shapes, same scratch sizes, same DGP table, so nothing else tells their steps apart), stepped
+// in turn, each end bit for bit where it ends alone. A backend-wide recording would replay the
+// first trainer's buffers for the second.
+TEST(CudaBackend, TwoTrainersOnOneBackendEachReplayTheirOwnStep) {
+  XENT_REQUIRE_DEVICE();
+  const Config c = small_config(1);
+  cuda::CudaBackend shared;
+  Trainer t1(shared, c), t2(shared, c);
+  for (int s = 0; s < 3; ++s) t1.step();
+  for (int s = 0; s < 2; ++s) t2.step();
+  t1.step();
+  const auto params = [&](Trainer& t) {
+    std::vector<float> p(static_cast<size_t>(t.model().num_params()));
+    shared.download(p.data(), t.model().params(), p.size() * sizeof(float));
+    return p;
+  };
+  cuda::CudaBackend alone_a, alone_b;
+  const TrainedRun four = train(alone_a, c, 4), two = train(alone_b, c, 2);
+  const std::vector<float> p1 = params(t1), p2 = params(t2);
+  ASSERT_EQ(p1.size(), four.params.size());
+  EXPECT_EQ(0, std::memcmp(p1.data(), four.params.data(), p1.size() * sizeof(float)));
+  EXPECT_EQ(0, std::memcmp(p2.data(), two.params.data(), p2.size() * sizeof(float)));
+}
+
 }  // namespace
 }  // namespace xent

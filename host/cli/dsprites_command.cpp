@@ -75,7 +75,9 @@ void print_table(const ProbeScores& mlp, const ProbeScores* pixels) {
 void run_train(const DspritesArgs& a) {
   const TrainOptions& o = a.o;
   o.validate();
-  auto backend = make_backend(a.device);
+  BackendOptions bo;
+  bo.device = a.device;
+  auto backend = make_backend(bo);
   std::string out = a.out;
   if (out.empty()) {
     char stamp[32];

@@ -14,16 +14,11 @@
 #include <vector>
 
 #include "cli/commands.h"
-#include "io/files.h"
 #include "experiments/sweep.h"
+#include "io/files.h"
 #include "xent/error.h"
 #if defined(XENT_HAVE_MPI)
 #include <mpi.h>
-#endif
-#if defined(XENT_HAVE_CUDA_BACKEND)
-#include <cuda_runtime_api.h>
-
-#include "cuda/cuda_backend.h"
 #endif
 
 namespace xent::cli {
@@ -87,24 +82,6 @@ class Ranks {
   bool mpi_ = false;
 };
 
-// A fresh backend for each population: a backend may keep a recording of the last trainer's
-// step (the CUDA graph), which another trainer's buffers must not replay. With several GPUs,
-// rank r uses GPU r mod count. tf32: the population's train.tf32 (its runs agree on it).
-std::unique_ptr<Backend> rank_backend(const std::string& device, int rank, bool tf32) {
-#if defined(XENT_HAVE_CUDA_BACKEND)
-  int count = 0;
-  if (device != "cpu" && cudaGetDeviceCount(&count) == cudaSuccess && count > 1) {
-    cuda::CudaOptions o;
-    o.device = rank % count;
-    o.tf32 = tf32;
-    return std::make_unique<cuda::CudaBackend>(o);
-  }
-#else
-  (void)rank;
-#endif
-  return make_backend(device, tf32);
-}
-
 std::string describe(const SweepPlan& plan, size_t p) {
   const auto& pop = plan.populations[p];
   const Config& c = plan.runs[pop.front()].config;
@@ -144,7 +121,10 @@ int run_sweep(const SweepArgs& a, const Ranks& ranks) {
   const std::string out = a.out;
   // Every rank checks the same things and fails the same way before any run starts.
   for (const auto& r : plan.runs) (void)run_done(out, r);
-  (void)make_backend(a.device);
+  BackendOptions bo;
+  bo.device = a.device;
+  bo.rank = ranks.rank();
+  (void)make_backend(bo);
   const auto t0 = std::chrono::steady_clock::now();
   const bool progress = !a.quiet;
   int trained_here = 0;
@@ -166,8 +146,9 @@ int run_sweep(const SweepArgs& a, const Ranks& ranks) {
         std::fprintf(stderr, "xent sweep%s: %s\n",
                      ranks.size() > 1 ? (" rank " + std::to_string(ranks.rank())).c_str() : "",
                      describe(plan, p).c_str());
-      auto backend =
-          rank_backend(a.device, ranks.rank(), plan.runs[todo.front()].config.train.tf32);
+      // The population's runs agree on train.tf32 (it is not a per-replica key).
+      bo.tf32 = plan.runs[todo.front()].config.train.tf32;
+      auto backend = make_backend(bo);
       run_population(*backend, plan, todo, out, ranks.rank(), progress);
       trained_here += static_cast<int>(todo.size());
     }

@@ -94,7 +94,10 @@ void run_train(const TrainArgs& a) {
   } else {
     c = o.load();
   }
-  auto backend = make_backend(a.device, c.train.tf32);
+  BackendOptions bo;
+  bo.device = a.device;
+  bo.tf32 = c.train.tf32;
+  auto backend = make_backend(bo);
   if (c.train.tf32 && backend->name().rfind("cpu", 0) == 0 && !a.quiet)
     std::fprintf(stderr,
                  "xent: train.tf32 applies to the CUDA backend; the CPU computes in FP32\n");

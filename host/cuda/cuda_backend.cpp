@@ -3,8 +3,10 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <functional>
 #include <stdexcept>
 #include <string>
+#include <utility>
 
 #include "kernels/adam.h"
 #include "kernels/batchnorm.h"
@@ -60,7 +62,6 @@ CudaBackend::CudaBackend(const CudaOptions& options) : options_(options) {
 CudaBackend::~CudaBackend() {
   // Destructors do not throw: errors here would only hide the one that unwound the stack.
   cudaStreamSynchronize(stream_);
-  drop_step_graph();
   for (auto& [p, bytes] : scratch_) cudaFree(p);
   cudaFree(replicas_device_);
   blas_.reset();
@@ -117,7 +118,7 @@ void CudaBackend::copy(void* dst, const void* src, size_t bytes) {
 void* CudaBackend::scratch(size_t slot, size_t bytes) {
   auto& [p, size] = scratch_[slot];
   if (bytes > size) {
-    drop_step_graph();  // it may hold the old pointer
+    ++graph_epoch_;  // a recorded graph may hold the old pointer
     if (p) {
       XENT_CUDA_CHECK(cudaStreamSynchronize(stream_));  // earlier work may still use it
       cudaFree(p);
@@ -243,36 +244,65 @@ void CudaBackend::render_sprites(const uint8_t* masks, const int32_t* index,
 
 void CudaBackend::increment(int64_t* counter) { kernels::increment(counter, stream_); }
 
-void CudaBackend::drop_step_graph() {
-  if (step_exec_) cudaGraphExecDestroy(step_exec_);
-  if (step_graph_) cudaGraphDestroy(step_graph_);
-  step_exec_ = nullptr;
-  step_graph_ = nullptr;
-  step_calls_ = 0;
-}
+namespace {
 
-void CudaBackend::run_step(const std::function<void()>& record) {
-  if (!options_.graphs || step_calls_ == 0) {
-    // Eager; the first call also sizes the scratch buffers, which a capture may not allocate.
-    ++step_calls_;
-    record();
-    return;
-  }
-  if (!step_exec_) {
-    XENT_CUDA_CHECK(cudaStreamBeginCapture(stream_, cudaStreamCaptureModeThreadLocal));
-    try {
-      record();
-    } catch (...) {
-      cudaGraph_t broken = nullptr;
-      cudaStreamEndCapture(stream_, &broken);
-      if (broken) cudaGraphDestroy(broken);
-      throw;
+// One owner's training step on the GPU: eager, then captured, then replayed.
+class GraphStep final : public StepRecording {
+ public:
+  GraphStep(CudaBackend& b, std::function<void()> record) : b_(b), record_(std::move(record)) {}
+  GraphStep(const GraphStep&) = delete;
+  GraphStep& operator=(const GraphStep&) = delete;
+  ~GraphStep() override { drop(); }
+
+  void run() override {
+    if (exec_ && epoch_ != b_.graph_epoch()) drop();
+    if (runs_ == 0 || !b_.options().graphs) {
+      // Eager; the first run also sizes the scratch buffers, which a capture may not allocate.
+      record_();
+      epoch_ = b_.graph_epoch();
+      ++runs_;
+      return;
     }
-    XENT_CUDA_CHECK(cudaStreamEndCapture(stream_, &step_graph_));
-    XENT_CUDA_CHECK(cudaGraphInstantiate(&step_exec_, step_graph_, 0));
+    if (!exec_) {
+      const cudaStream_t s = b_.stream();
+      XENT_CUDA_CHECK(cudaStreamBeginCapture(s, cudaStreamCaptureModeThreadLocal));
+      try {
+        record_();
+      } catch (...) {
+        cudaGraph_t broken = nullptr;
+        cudaStreamEndCapture(s, &broken);
+        if (broken) cudaGraphDestroy(broken);
+        throw;
+      }
+      XENT_CUDA_CHECK(cudaStreamEndCapture(s, &graph_));
+      XENT_CUDA_CHECK(cudaGraphInstantiate(&exec_, graph_, 0));
+      epoch_ = b_.graph_epoch();
+    }
+    ++runs_;
+    XENT_CUDA_CHECK(cudaGraphLaunch(exec_, b_.stream()));
   }
-  ++step_calls_;
-  XENT_CUDA_CHECK(cudaGraphLaunch(step_exec_, stream_));
+
+ private:
+  void drop() {
+    if (exec_) cudaGraphExecDestroy(exec_);
+    if (graph_) cudaGraphDestroy(graph_);
+    exec_ = nullptr;
+    graph_ = nullptr;
+    runs_ = 0;
+  }
+
+  CudaBackend& b_;
+  std::function<void()> record_;
+  int64_t runs_ = 0;  // since the graph was last dropped
+  uint64_t epoch_ = 0;
+  cudaGraph_t graph_ = nullptr;
+  cudaGraphExec_t exec_ = nullptr;
+};
+
+}  // namespace
+
+std::unique_ptr<StepRecording> CudaBackend::record_step(std::function<void()> record) {
+  return std::make_unique<GraphStep>(*this, std::move(record));
 }
 
 const kernels::LatentReplica* CudaBackend::replicas(const std::vector<DgpParams>& params,
@@ -286,7 +316,7 @@ const kernels::LatentReplica* CudaBackend::replicas(const std::vector<DgpParams>
   if (!unchanged) {
     // Only when the population's DGP changes (once per trainer): never inside a step.
     const size_t bytes = want.size() * sizeof(kernels::LatentReplica);
-    drop_step_graph();  // it holds the old parameters' pointer (and values)
+    ++graph_epoch_;  // a recorded graph holds the old parameters' pointer (and values)
     if (bytes > replicas_capacity_) {
       XENT_CUDA_CHECK(cudaStreamSynchronize(stream_));
       cudaFree(replicas_device_);

@@ -69,21 +69,26 @@ class CudaBackend final : public Backend {
   void render_sprites(const uint8_t* masks, const int32_t* index, const int64_t* batches_done,
                       int64_t period, int64_t n, float* images, int32_t* labels) override;
   void increment(int64_t* counter) override;
-  // The first call runs `record` as it is (allocating what the step needs), the second captures
-  // it into a CUDA graph, and every later call replays the graph: one launch per step.
-  void run_step(const std::function<void()>& record) override;
+  // The recording's first run() calls `record` as it is (allocating what the step needs), the
+  // second captures it into a CUDA graph, and every later one replays the graph: one launch per
+  // step. It captures again when the backend replaced memory a graph may hold (graph_epoch()).
+  std::unique_ptr<StepRecording> record_step(std::function<void()> record) override;
   void mixing_forward(int K, int layers, int d, const float* weights, const float* z, int64_t n,
                       float* x) override;
   ProbeResult probe(const float* features, int64_t n, int p, const float* targets, int q,
                     double split, double scale) override;
 
   cudaStream_t stream() const { return stream_; }
+  // Counts the times the backend replaced memory that a recorded graph may point at (scratch
+  // buffers that grew, the population's DGP table): a graph captured in an earlier epoch is
+  // stale.
+  uint64_t graph_epoch() const { return graph_epoch_; }
+  const CudaOptions& options() const { return options_; }
 
  private:
   // Backend memory that grows to the largest size asked for and is then reused, so that steps
   // after the first allocate nothing.
   void* scratch(size_t slot, size_t bytes);
-  void drop_step_graph();
   const kernels::LatentReplica* replicas(const std::vector<DgpParams>& params,
                                          const std::vector<uint64_t>& seeds);
 
@@ -94,9 +99,7 @@ class CudaBackend final : public Backend {
   std::vector<kernels::LatentReplica> replicas_host_;
   void* replicas_device_ = nullptr;
   size_t replicas_capacity_ = 0;
-  int64_t step_calls_ = 0;  // run_step calls since the graph was last dropped
-  cudaGraph_t step_graph_ = nullptr;
-  cudaGraphExec_t step_exec_ = nullptr;
+  uint64_t graph_epoch_ = 0;
 };
 
 }  // namespace XENT_KERNELS_ABI

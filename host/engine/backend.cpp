@@ -1,37 +1,63 @@
 #include "xent/backend.h"
 
+#include <utility>
+
 #include "cpu/cpu_backend.h"
 #include "xent/error.h"
 #if defined(XENT_HAVE_CUDA_BACKEND)
+#include <cuda_runtime_api.h>
+
 #include "cuda/cuda_backend.h"
 #endif
 
 namespace xent {
+namespace {
+
+// Runs the step's calls every time: the CPU backend has nothing to replay.
+class EagerStep final : public StepRecording {
+ public:
+  explicit EagerStep(std::function<void()> record) : record_(std::move(record)) {}
+  void run() override { record_(); }
+
+ private:
+  std::function<void()> record_;
+};
 
 #if defined(XENT_HAVE_CUDA_BACKEND)
-namespace {
-std::unique_ptr<Backend> make_cuda(bool tf32) {
-  cuda::CudaOptions o;
-  o.tf32 = tf32;
-  return std::make_unique<cuda::CudaBackend>(o);
+std::unique_ptr<Backend> make_cuda(const BackendOptions& o) {
+  cuda::CudaOptions c;
+  c.tf32 = o.tf32;
+  c.graphs = o.graphs;
+  c.device = o.device_index;
+  if (c.device < 0) {
+    // With several GPUs, MPI rank r uses GPU r mod count.
+    int count = 0;
+    c.device = cudaGetDeviceCount(&count) == cudaSuccess && count > 1 ? o.rank % count : 0;
+  }
+  return std::make_unique<cuda::CudaBackend>(c);
 }
-}  // namespace
 #endif
 
-std::unique_ptr<Backend> make_backend(const std::string& device, bool tf32) {
+}  // namespace
+
+std::unique_ptr<StepRecording> Backend::record_step(std::function<void()> record) {
+  return std::make_unique<EagerStep>(std::move(record));
+}
+
+std::unique_ptr<Backend> make_backend(const BackendOptions& o) {
+  const std::string& device = o.device;
   if (device == "cpu") return std::make_unique<CpuBackend>();
 #if defined(XENT_HAVE_CUDA_BACKEND)
   if (device == "auto") {
-    if (cuda::missing_device().empty()) return make_cuda(tf32);
+    if (cuda::missing_device().empty()) return make_cuda(o);
     return std::make_unique<CpuBackend>();
   }
   if (device == "cuda") {
     if (const std::string why = cuda::missing_device(); !why.empty())
       throw InputError("--device cuda: " + why + " (use --device cpu or auto)");
-    return make_cuda(tf32);
+    return make_cuda(o);
   }
 #else
-  (void)tf32;
   if (device == "auto") return std::make_unique<CpuBackend>();
   if (device == "cuda")
     throw InputError(

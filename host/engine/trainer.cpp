@@ -135,6 +135,13 @@ Trainer::Trainer(Backend& b, const std::vector<Config>& replicas)
 }
 
 void Trainer::step() {
+  // The recording belongs to this trainer: it replays this trainer's buffers only.
+  if (!recording_) recording_ = b_.record_step([this] { issue_step(); });
+  recording_->run();
+  ++step_;
+}
+
+void Trainer::issue_step() {
   const int64_t B = c_.train.batch;
   const int d = c_.dgp.d;
   AdamParams a;
@@ -144,19 +151,16 @@ void Trainer::step() {
   a.eps = static_cast<float>(c_.train.adam_eps);
   // The same calls every step: the step number reaches the batch draw and Adam through
   // steps_done_ in backend memory, so the backend may replay a recording of them.
-  b_.run_step([&] {
-    b_.sample_latents(dgp_, seeds_, centres_.data(), RngPurpose::Train, 0, steps_done_.data(), B,
-                      z_.data(), labels_.data(), nullptr);
-    b_.mixing_forward(K_, c_.dgp.mixing_layers, d, mixing_.data(), z_.data(), B, x_.data());
-    if (c_.model.normalize_head) model_.normalize_head();
-    float* logits = model_.forward(x_.data(), B, true);
-    b_.softmax_xent({K_, B, model_.classes()}, logits, labels_.data(), loss_.data(), nullptr, true);
-    model_.backward(x_.data(), B);
-    b_.increment(steps_done_.data());
-    b_.adam(model_.num_params(), model_.params(), model_.grads(), m_.data(), v_.data(), a,
-            steps_done_.data());
-  });
-  ++step_;
+  b_.sample_latents(dgp_, seeds_, centres_.data(), RngPurpose::Train, 0, steps_done_.data(), B,
+                    z_.data(), labels_.data(), nullptr);
+  b_.mixing_forward(K_, c_.dgp.mixing_layers, d, mixing_.data(), z_.data(), B, x_.data());
+  if (c_.model.normalize_head) model_.normalize_head();
+  float* logits = model_.forward(x_.data(), B, true);
+  b_.softmax_xent({K_, B, model_.classes()}, logits, labels_.data(), loss_.data(), nullptr, true);
+  model_.backward(x_.data(), B);
+  b_.increment(steps_done_.data());
+  b_.adam(model_.num_params(), model_.params(), model_.grads(), m_.data(), v_.data(), a,
+          steps_done_.data());
 }
 
 void Trainer::set_steps_done(int64_t step) {

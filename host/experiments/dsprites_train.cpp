@@ -217,20 +217,25 @@ void ShapeClassifier::step() {
     shuffle(order, o_.seed, epoch_stream(step_ / spe));
     order_.upload(order);
   }
+  // The recording belongs to this classifier: it replays this classifier's buffers only.
+  if (!recording_) recording_ = b_.record_step([this] { issue_step(); });
+  recording_->run();
+  ++step_;
+}
+
+void ShapeClassifier::issue_step() {
   AdamParams a;
   a.lr = static_cast<float>(o_.lr);
   const int64_t B = o_.batch;
+  const int64_t spe = o_.steps_per_epoch();
   // The same calls every step: the batch and Adam's step number come from steps_done_.
-  b_.run_step([&] {
-    b_.render_sprites(masks_.data(), order_.data(), steps_done_.data(), spe, B, x_.data(),
-                      labels_.data());
-    float* logits = forward(x_.data(), B, true);
-    b_.softmax_xent({1, B, kShapes}, logits, labels_.data(), loss_.data(), nullptr, true);
-    backward(x_.data(), B);
-    b_.increment(steps_done_.data());
-    b_.adam(total_, params_.data(), grads_.data(), m_.data(), v_.data(), a, steps_done_.data());
-  });
-  ++step_;
+  b_.render_sprites(masks_.data(), order_.data(), steps_done_.data(), spe, B, x_.data(),
+                    labels_.data());
+  float* logits = forward(x_.data(), B, true);
+  b_.softmax_xent({1, B, kShapes}, logits, labels_.data(), loss_.data(), nullptr, true);
+  backward(x_.data(), B);
+  b_.increment(steps_done_.data());
+  b_.adam(total_, params_.data(), grads_.data(), m_.data(), v_.data(), a, steps_done_.data());
 }
 
 float ShapeClassifier::last_loss() const { return loss_.download()[0]; }

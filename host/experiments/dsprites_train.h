@@ -5,6 +5,7 @@
 #include <array>
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -76,6 +77,7 @@ class ShapeClassifier {
     int in, out;
     int64_t w, b, gamma, beta;  // offsets into the flat parameter buffer; gamma -1 for the head
   };
+  void issue_step();  // the calls of one step, as the backend records them
   float* forward(const float* x, int64_t rows, bool train);
   void backward(const float* x, int64_t rows);
 
@@ -91,6 +93,7 @@ class ShapeClassifier {
   DeviceArray<float> running_mean_, running_var_, mean_, rstd_;
   std::vector<DeviceArray<float>> h_, a_;
   DeviceArray<int64_t> steps_done_;
+  std::unique_ptr<StepRecording> recording_;
   int64_t step_ = 0;
 };
 

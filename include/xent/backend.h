@@ -40,6 +40,13 @@ struct XentShape {
   int64_t classes = 0;
 };
 
+// A training step as recorded by Backend::record_step; run() runs it once more.
+class StepRecording {
+ public:
+  virtual ~StepRecording() = default;
+  virtual void run() = 0;
+};
+
 struct AdamParams {
   float lr = 1e-3f;
   float beta1 = 0.9f;
@@ -123,11 +130,13 @@ class Backend {
   // ++*counter, in stream order (a counter in backend memory that recorded steps read).
   virtual void increment(int64_t* counter) = 0;
 
-  // Runs one training step: the backend calls made by `record`. A backend may record them
-  // once and replay the recording on later calls (the CUDA backend captures a graph), so
-  // `record` must issue the same calls with the same arguments every time; values that change
-  // from step to step reach the ops through backend memory (the counters above).
-  virtual void run_step(const std::function<void()>& record) { record(); }
+  // A recording of one training step: the backend calls made by `record`, which the caller
+  // runs once per step. A backend may record them once and replay the recording (the CUDA
+  // backend captures a graph), so `record` must issue the same calls with the same arguments
+  // every time; values that change from step to step reach the ops through backend memory (the
+  // counters above). The recording belongs to the caller and ends with it: no other owner's
+  // buffers are ever replayed.
+  virtual std::unique_ptr<StepRecording> record_step(std::function<void()> record);
   // x = g(z) per replica; weights [K][layers][d][d].
   virtual void mixing_forward(int K, int layers, int d, const float* weights, const float* z,
                               int64_t n, float* x) = 0;
@@ -137,10 +146,20 @@ class Backend {
                             double split, double scale) = 0;
 };
 
-// "cpu" (the reference) or, when built with CUDA and a GPU is present, "cuda". "auto" picks
-// cuda when available. Throws InputError for an unknown or unavailable device. tf32: TF32 tensor
-// cores in the CUDA backend's GEMMs (train.tf32); the CPU backend ignores it.
-std::unique_ptr<Backend> make_backend(const std::string& device, bool tf32 = false);
+struct BackendOptions {
+  // "cpu" (the reference) or, when built with CUDA and a GPU is present, "cuda"; "auto" picks
+  // cuda when available.
+  std::string device = "auto";
+  // The GPU to use; -1: GPU rank mod count for MPI rank `rank` (0 without MPI).
+  int device_index = -1;
+  int rank = 0;
+  bool tf32 = false;   // TF32 tensor cores in the CUDA backend's GEMMs (train.tf32); CPU: FP32
+  bool graphs = true;  // CUDA: replay recorded steps as graphs (false: launch every op)
+};
+
+// The one way a front end gets a backend. Throws InputError for an unknown or unavailable
+// device.
+std::unique_ptr<Backend> make_backend(const BackendOptions& o);
 
 // Typed, owning backend memory.
 template <class T>

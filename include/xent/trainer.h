@@ -53,6 +53,9 @@ class Trainer {
   // everything but per_replica_keys(); otherwise throws InputError naming the first key that
   // differs. Replica k is bit for bit the run Trainer(b, replicas[k]) gives alone.
   Trainer(Backend& b, const std::vector<Config>& replicas);
+  // Its recorded step points at its own buffers.
+  Trainer(const Trainer&) = delete;
+  Trainer& operator=(const Trainer&) = delete;
   // One step on a fresh batch: sample, mix, forward, cross-entropy, backward, Adam.
   void step();
   // Metrics of every replica, on the evaluation set drawn at construction.
@@ -82,6 +85,9 @@ class Trainer {
   Model& model() { return model_; }
 
  private:
+  // The calls of one training step, as the backend records them.
+  void issue_step();
+
   Backend& b_;
   Config c_;
   int K_;
@@ -98,6 +104,7 @@ class Trainer {
   DeviceArray<float> eloss_, ecorrect_;
   int64_t step_ = 0;                 // host copy of steps_done_, never read back
   DeviceArray<int64_t> steps_done_;  // the step counter the recorded step reads
+  std::unique_ptr<StepRecording> recording_;
 };
 
 }  // namespace xent
