@@ -1,9 +1,11 @@
 #include "xent/layers.h"
 
 #include <algorithm>
+#include <cmath>
 #include <utility>
 
 #include "xent/error.h"
+#include "xent/philox.h"
 
 namespace xent {
 
@@ -64,12 +66,15 @@ LayerStack::LayerStack(Backend& b, const ParameterLayout& layout, std::vector<La
   g1_ = DeviceArray<float>(b_, rows * widest);
 }
 
+float* LayerStack::output(size_t i) { return specs_[i].batchnorm ? a_[i].data() : h_[i].data(); }
+
 const float* LayerStack::output(size_t i) const {
   return specs_[i].batchnorm ? a_[i].data() : h_[i].data();
 }
 
-const float* LayerStack::forward(const float* x, int64_t rows, bool train) {
+float* LayerStack::forward(const float* x, int64_t rows, bool train) {
   const float* P = buf_.params;
+  float* y = nullptr;
   const float* in = x;
   for (size_t i = 0; i < specs_.size(); ++i) {
     const LayerSpec& s = specs_[i];
@@ -87,9 +92,9 @@ const float* LayerStack::forward(const float* x, int64_t rows, bool train) {
                                       buf_.running_mean + o.stat, buf_.running_var + o.stat,
                                       a_[i].data());
     }
-    in = output(i);
+    in = y = output(i);
   }
-  return in;
+  return y;
 }
 
 void LayerStack::backward(const float* x, int64_t rows, const float* dy, float* dx) {
@@ -115,6 +120,36 @@ void LayerStack::backward(const float* x, int64_t rows, const float* dy, float* 
     b_.linear_backward({K_, rows, s.in, s.out}, in, P + o.w, d, dxj, G + o.w,
                        o.b < 0 ? nullptr : G + o.b);
     cur = dxj;
+  }
+}
+
+void init_uniform(const ParameterLayout& layout, int64_t tensor, double bound,
+                  const std::vector<uint64_t>& seeds, std::vector<float>& host) {
+  const ParamTensor& pt = layout.tensors()[tensor];
+  for (int k = 0; k < layout.K(); ++k) {
+    Philox rng(seeds[k], rng_stream(RngPurpose::Init, static_cast<uint64_t>(tensor)), 0);
+    float* dst = host.data() + pt.offset + k * pt.size;
+    for (int64_t i = 0; i < pt.size; ++i)
+      dst[i] = static_cast<float>((2.0 * rng.uniform() - 1.0) * bound);
+  }
+}
+
+void init_stack(const ParameterLayout& layout, const std::vector<LayerSpec>& specs,
+                const std::vector<LayerTensors>& tensors, const std::vector<uint64_t>& seeds,
+                std::vector<float>& host) {
+  const auto fill = [&](int64_t tensor, float v) {
+    const ParamTensor& pt = layout.tensors()[tensor];
+    std::fill_n(host.begin() + pt.offset, layout.K() * pt.size, v);
+  };
+  for (size_t i = 0; i < specs.size(); ++i) {
+    const LayerTensors& t = tensors[i];
+    const double bound = 1.0 / std::sqrt(static_cast<double>(specs[i].in));
+    init_uniform(layout, t.weight, bound, seeds, host);
+    if (t.bias >= 0) init_uniform(layout, t.bias, bound, seeds, host);
+    if (t.gamma >= 0) {
+      fill(t.gamma, 1.0f);
+      fill(t.beta, 0.0f);
+    }
   }
 }
 

@@ -3,8 +3,6 @@
 #include <algorithm>
 #include <cmath>
 
-#include "xent/philox.h"
-
 namespace xent {
 
 std::vector<LayerSpec> encoder_specs(const Config& c) {
@@ -56,32 +54,9 @@ Model::Model(Backend& b, const Config& c, int64_t max_rows)
 }
 
 void Model::init(const std::vector<uint64_t>& seeds) {
-  const auto& ts = layout_.params.tensors();
   std::vector<float> host(layout_.params.total(), 0.0f);
-  auto uniform_fill = [&](int64_t ti, double bound) {
-    const ParamTensor& pt = ts[ti];
-    for (int k = 0; k < K_; ++k) {
-      Philox rng(seeds[k], rng_stream(RngPurpose::Init, static_cast<uint64_t>(ti)), 0);
-      float* dst = host.data() + pt.offset + k * pt.size;
-      for (int64_t i = 0; i < pt.size; ++i)
-        dst[i] = static_cast<float>((2.0 * rng.uniform() - 1.0) * bound);
-    }
-  };
-  auto const_fill = [&](int64_t ti, float v) {
-    const ParamTensor& pt = ts[ti];
-    std::fill_n(host.begin() + pt.offset, K_ * pt.size, v);
-  };
-  for (size_t i = 0; i < specs_.size(); ++i) {
-    const LayerTensors& l = layout_.encoder[i];
-    const double bound = 1.0 / std::sqrt(static_cast<double>(specs_[i].in));
-    uniform_fill(l.weight, bound);
-    uniform_fill(l.bias, bound);
-    if (l.gamma >= 0) {
-      const_fill(l.gamma, 1.0f);
-      const_fill(l.beta, 0.0f);
-    }
-  }
-  uniform_fill(layout_.head, 1.0 / std::sqrt(static_cast<double>(d_)));
+  init_stack(layout_.params, specs_, layout_.encoder, seeds, host);
+  init_uniform(layout_.params, layout_.head, 1.0 / std::sqrt(static_cast<double>(d_)), seeds, host);
   params_.upload(host);
   running_mean_.upload(std::vector<float>(running_mean_.size(), 0.0f));
   running_var_.upload(std::vector<float>(running_var_.size(), 1.0f));

@@ -8,7 +8,6 @@
 #include "cpu/ops.h"
 #include "xent/error.h"
 #include "xent/metrics.h"
-#include "xent/philox.h"
 
 namespace xent::dsprites {
 
@@ -100,114 +99,60 @@ ProbeScores probe_pixels(const std::vector<uint8_t>& masks, const std::vector<in
                        });
 }
 
+namespace {
+
+// The DisLib MLP: layers x (Linear + BatchNorm + ReLU), then the linear head to the shapes.
+std::vector<LayerSpec> classifier_specs(const TrainOptions& o) {
+  std::vector<LayerSpec> out;
+  int in = kPixels;
+  // slope 0: ReLU, after BatchNorm with PyTorch's defaults.
+  for (int i = 0; i < o.layers; ++i, in = o.width)
+    out.push_back({in, o.width, true, true, 0.0f, 1e-5f, 0.1f});
+  out.push_back({in, kShapes, true, false, 0.0f, 1e-5f, 0.1f});
+  return out;
+}
+
+}  // namespace
+
 ShapeClassifier::ShapeClassifier(Backend& b, const TrainOptions& o)
-    : b_(b), o_(o), split_(make_split(o.split_seed)), masks_host_(render_masks()) {
+    : b_(b),
+      o_(o),
+      split_(make_split(o.split_seed)),
+      masks_host_(render_masks()),
+      specs_(classifier_specs(o)),
+      layout_(1) {
   o_.validate();
   const int64_t B = o_.batch;
-  int in = kPixels;
-  int64_t stats = 0;
-  std::vector<int64_t> stat_off;
-  for (int i = 0; i <= o_.layers; ++i) {
-    const bool head = i == o_.layers;
-    const int out = head ? kShapes : o_.width;
-    Layer l{in, out, total_, total_ + int64_t{out} * in, -1, -1};
-    total_ += int64_t{out} * in + out;
-    if (!head) {
-      l.gamma = total_;
-      l.beta = total_ + out;
-      total_ += 2 * out;
-      stat_off.push_back(stats);
-      stats += out;
-    }
-    layers_.push_back(l);
-    in = out;
-  }
-  // PyTorch's default initialisation: U(+-1/sqrt(fan_in)) weights and biases, gamma 1, beta 0.
-  std::vector<float> init(static_cast<size_t>(total_));
-  for (size_t li = 0; li < layers_.size(); ++li) {
-    const Layer& l = layers_[li];
-    const double bound = 1.0 / std::sqrt(static_cast<double>(l.in));
-    Philox rng(o_.seed, rng_stream(RngPurpose::Init, li), 0);
-    for (int64_t i = l.w; i < l.b + l.out; ++i)
-      init[static_cast<size_t>(i)] = static_cast<float>((2.0 * rng.uniform_double() - 1.0) * bound);
-    if (l.gamma >= 0) {
-      std::fill_n(init.begin() + l.gamma, l.out, 1.0f);
-      std::fill_n(init.begin() + l.beta, l.out, 0.0f);
-    }
-  }
-  params_ = DeviceArray<float>(b_, static_cast<size_t>(total_));
+  const std::vector<LayerTensors> tensors = layout_.add_stack("mlp", specs_);
+  const int64_t total = layout_.total();
+  std::vector<float> init(static_cast<size_t>(total), 0.0f);
+  init_stack(layout_, specs_, tensors, {o_.seed}, init);
+  params_ = DeviceArray<float>(b_, static_cast<size_t>(total));
   params_.upload(init);
-  grads_ = DeviceArray<float>(b_, static_cast<size_t>(total_));
-  m_ = DeviceArray<float>(b_, static_cast<size_t>(total_));
-  v_ = DeviceArray<float>(b_, static_cast<size_t>(total_));
-  b_.zero(m_.data(), m_.size() * sizeof(float));
-  b_.zero(v_.data(), v_.size() * sizeof(float));
-  running_mean_ = DeviceArray<float>(b_, static_cast<size_t>(stats));
-  running_var_ = DeviceArray<float>(b_, static_cast<size_t>(stats));
-  running_mean_.upload(std::vector<float>(static_cast<size_t>(stats), 0.0f));
-  running_var_.upload(std::vector<float>(static_cast<size_t>(stats), 1.0f));
-  mean_ = DeviceArray<float>(b_, static_cast<size_t>(stats));
-  rstd_ = DeviceArray<float>(b_, static_cast<size_t>(stats));
-  for (int i = 0; i < o_.layers; ++i) {
-    h_.emplace_back(b_, static_cast<size_t>(B * o_.width));
-    a_.emplace_back(b_, static_cast<size_t>(B * o_.width));
-  }
+  grads_ = DeviceArray<float>(b_, static_cast<size_t>(total));
+  m_ = DeviceArray<float>(b_, static_cast<size_t>(total));
+  v_ = DeviceArray<float>(b_, static_cast<size_t>(total));
+  // Zero padding between tensors in the gradients and moments keeps Adam off it.
+  for (auto* a : {&grads_, &m_, &v_}) b_.zero(a->data(), a->size() * sizeof(float));
+  const auto stats = static_cast<size_t>(layout_.stat_total());
+  running_mean_ = DeviceArray<float>(b_, stats);
+  running_var_ = DeviceArray<float>(b_, stats);
+  running_mean_.upload(std::vector<float>(stats, 0.0f));
+  running_var_.upload(std::vector<float>(stats, 1.0f));
+  net_.emplace(b_, layout_, specs_, tensors, B,
+               LayerStack::Buffers{params_.data(), grads_.data(), running_mean_.data(),
+                                   running_var_.data()});
   masks_ = DeviceArray<uint8_t>(b_, masks_host_.size());
   masks_.upload(masks_host_);
   order_ = DeviceArray<int32_t>(b_, split_.train.size());
   eval_index_ = DeviceArray<int32_t>(b_, static_cast<size_t>(B));
   labels_ = DeviceArray<int32_t>(b_, static_cast<size_t>(B));
   x_ = DeviceArray<float>(b_, static_cast<size_t>(B) * kPixels);
-  logits_ = DeviceArray<float>(b_, static_cast<size_t>(B) * kShapes);
-  g0_ = DeviceArray<float>(b_, static_cast<size_t>(B * o_.width));
-  g1_ = DeviceArray<float>(b_, static_cast<size_t>(B * o_.width));
   loss_ = DeviceArray<float>(b_, 1);
   b_.zero(loss_.data(), sizeof(float));
   correct_ = DeviceArray<float>(b_, 1);
   steps_done_ = DeviceArray<int64_t>(b_, 1);
   steps_done_.upload({0});
-}
-
-float* ShapeClassifier::forward(const float* x, int64_t rows, bool train) {
-  float* P = params_.data();
-  const float* in = x;
-  for (int i = 0; i < o_.layers; ++i) {
-    const Layer& l = layers_[static_cast<size_t>(i)];
-    b_.linear_forward({1, rows, l.in, l.out}, in, P + l.w, P + l.b, h_[i].data());
-    const BatchNormShape s{1, rows, l.out, 1e-5f, 0.1f, 0.0f};  // slope 0: ReLU
-    const int64_t so = int64_t{i} * o_.width;
-    if (train)
-      b_.batchnorm_act_forward_train(s, h_[i].data(), P + l.gamma, P + l.beta, a_[i].data(),
-                                     mean_.data() + so, rstd_.data() + so,
-                                     running_mean_.data() + so, running_var_.data() + so);
-    else
-      b_.batchnorm_act_forward_eval(s, h_[i].data(), P + l.gamma, P + l.beta,
-                                    running_mean_.data() + so, running_var_.data() + so,
-                                    a_[i].data());
-    in = a_[i].data();
-  }
-  const Layer& head = layers_.back();
-  b_.linear_forward({1, rows, head.in, head.out}, in, P + head.w, P + head.b, logits_.data());
-  return logits_.data();
-}
-
-void ShapeClassifier::backward(const float* x, int64_t rows) {
-  float* P = params_.data();
-  float* G = grads_.data();
-  const Layer& head = layers_.back();
-  // g0 always holds the gradient at a hidden layer's output, g1 at its pre-activation.
-  b_.linear_backward({1, rows, head.in, head.out}, a_.back().data(), P + head.w, logits_.data(),
-                     g0_.data(), G + head.w, G + head.b);
-  for (int i = o_.layers; i-- > 0;) {
-    const Layer& l = layers_[static_cast<size_t>(i)];
-    const int64_t so = int64_t{i} * o_.width;
-    b_.batchnorm_act_backward({1, rows, l.out, 1e-5f, 0.1f, 0.0f}, h_[i].data(), a_[i].data(),
-                              P + l.gamma, mean_.data() + so, rstd_.data() + so, g0_.data(),
-                              g1_.data(), G + l.gamma, G + l.beta);
-    const float* in = i == 0 ? x : a_[i - 1].data();
-    b_.linear_backward({1, rows, l.in, l.out}, in, P + l.w, g1_.data(),
-                       i == 0 ? nullptr : g0_.data(), G + l.w, G + l.b);
-  }
 }
 
 void ShapeClassifier::step() {
@@ -231,11 +176,12 @@ void ShapeClassifier::issue_step() {
   // The same calls every step: the batch and Adam's step number come from steps_done_.
   b_.render_sprites(masks_.data(), order_.data(), steps_done_.data(), spe, B, x_.data(),
                     labels_.data());
-  float* logits = forward(x_.data(), B, true);
+  float* logits = net_->forward(x_.data(), B, true);
   b_.softmax_xent({1, B, kShapes}, logits, labels_.data(), loss_.data(), nullptr, true);
-  backward(x_.data(), B);
+  net_->backward(x_.data(), B, logits, nullptr);
   b_.increment(steps_done_.data());
-  b_.adam(total_, params_.data(), grads_.data(), m_.data(), v_.data(), a, steps_done_.data());
+  b_.adam(layout_.total(), params_.data(), grads_.data(), m_.data(), v_.data(), a,
+          steps_done_.data());
 }
 
 float ShapeClassifier::last_loss() const { return loss_.download()[0]; }
@@ -249,9 +195,9 @@ EvalResult ShapeClassifier::evaluate(const std::vector<int32_t>& images, float* 
               static_cast<size_t>(rows) * sizeof(int32_t));
     b_.render_sprites(masks_.data(), eval_index_.data(), nullptr, 1, rows, x_.data(),
                       labels_.data());
-    float* logits = forward(x_.data(), rows, false);
+    float* logits = net_->forward(x_.data(), rows, false);
     if (features)
-      b_.download(features + first * o_.width, a_.back().data(),
+      b_.download(features + first * o_.width, net_->output(specs_.size() - 2),
                   static_cast<size_t>(rows * o_.width) * sizeof(float));
     b_.softmax_xent({1, rows, kShapes}, logits, labels_.data(), loss_.data(), correct_.data(),
                     false);

@@ -6,11 +6,13 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "xent/backend.h"
 #include "xent/dsprites.h"
+#include "xent/layers.h"
 
 namespace xent::dsprites {
 
@@ -73,25 +75,19 @@ class ShapeClassifier {
   const std::vector<uint8_t>& masks() const { return masks_host_; }
 
  private:
-  struct Layer {
-    int in, out;
-    int64_t w, b, gamma, beta;  // offsets into the flat parameter buffer; gamma -1 for the head
-  };
   void issue_step();  // the calls of one step, as the backend records them
-  float* forward(const float* x, int64_t rows, bool train);
-  void backward(const float* x, int64_t rows);
 
   Backend& b_;
   TrainOptions o_;
   Split split_;
   std::vector<uint8_t> masks_host_;
-  std::vector<Layer> layers_;  // hidden layers, then the head
-  int64_t total_ = 0;
+  std::vector<LayerSpec> specs_;  // hidden layers, then the head
+  ParameterLayout layout_;
   DeviceArray<uint8_t> masks_;
   DeviceArray<int32_t> order_, eval_index_, labels_;
-  DeviceArray<float> params_, grads_, m_, v_, x_, logits_, loss_, correct_, g0_, g1_;
-  DeviceArray<float> running_mean_, running_var_, mean_, rstd_;
-  std::vector<DeviceArray<float>> h_, a_;
+  DeviceArray<float> params_, grads_, m_, v_, x_, loss_, correct_;
+  DeviceArray<float> running_mean_, running_var_;
+  std::optional<LayerStack> net_;
   DeviceArray<int64_t> steps_done_;
   std::unique_ptr<StepRecording> recording_;
   int64_t step_ = 0;

@@ -83,10 +83,13 @@ class LayerStack {
              std::vector<LayerTensors> tensors, int64_t max_rows, Buffers buffers);
 
   // x [K][rows][in] -> the last layer's output [K][rows][out]. Training mode uses the batch
-  // statistics and updates the running ones.
-  const float* forward(const float* x, int64_t rows, bool train);
+  // statistics and updates the running ones. When the last layer has no BatchNorm, backward
+  // does not read its output: the caller may overwrite it (softmax_xent writes the loss
+  // gradient over the logits).
+  float* forward(const float* x, int64_t rows, bool train);
   // The output of layer i of the last forward (its activation, or the Linear's output for a
   // layer without BatchNorm).
+  float* output(size_t i);
   const float* output(size_t i) const;
   // dy: d(loss)/d(output) of the last forward [K][rows][out]. Accumulates nothing: writes every
   // gradient of the stack, and dx (d(loss)/d(x)) when it is not null.
@@ -109,5 +112,15 @@ class LayerStack {
   DeviceArray<float> mean_, rstd_;         // the batch statistics, laid out as the running ones
   DeviceArray<float> g0_, g1_;             // gradients between layers
 };
+
+// PyTorch's default initialisation of a stack in a host image of the flat buffer (zero where
+// nothing is written): weights and biases U(+-1/sqrt(fan_in)), BatchNorm gamma 1 and beta 0.
+void init_stack(const ParameterLayout& layout, const std::vector<LayerSpec>& specs,
+                const std::vector<LayerTensors>& tensors, const std::vector<uint64_t>& seeds,
+                std::vector<float>& host);
+// Tensor i of every replica from U(-bound, bound): replica k's values are the uniforms of
+// Philox(seeds[k], rng_stream(Init, i)) in order, as floats (2u - 1) * bound.
+void init_uniform(const ParameterLayout& layout, int64_t tensor, double bound,
+                  const std::vector<uint64_t>& seeds, std::vector<float>& host);
 
 }  // namespace xent
