@@ -15,8 +15,10 @@
 #include "cli/commands.h"
 #include "experiments/dsprites_train.h"
 #include "io/files.h"
+#include "io/metrics_files.h"
 #include "io/progress.h"
 #include "xent/error.h"
+#include "xent/run.h"
 
 namespace xent::cli {
 namespace {
@@ -101,8 +103,7 @@ void run_train(const DspritesArgs& a) {
                                  {"device", backend->name()}};
   write_file_atomic(out + "/config.json", config.dump(2) + "\n");
   std::remove((out + "/summary.json").c_str());
-  std::ofstream metrics(out + "/metrics.jsonl", std::ios::trunc);
-  if (!metrics) throw InputError(out + "/metrics.jsonl: cannot write");
+  JsonlSink metrics(out + "/metrics.jsonl", false);
 
   const int64_t steps = o.total_steps();
   if (!a.quiet)
@@ -117,42 +118,14 @@ void run_train(const DspritesArgs& a) {
   const std::vector<int32_t> fit(split.val.begin(), split.val.begin() + o.probe_fit);
   const std::vector<int32_t> score(split.test.begin(), split.test.begin() + o.probe_score);
 
-  const bool tty = !a.quiet && stderr_is_terminal();
-  ProgressBar bar(steps, tty);
-  EvalResult last;
-  const int64_t every = o.eval_every > 0 ? o.eval_every : o.steps_per_epoch();
-  const auto t_train = std::chrono::steady_clock::now();
-  for (int64_t s = 1; s <= steps; ++s) {
-    model.step();
-    if (bar.due()) {
-      char buf[48];
-      std::snprintf(buf, sizeof buf, "loss %.4f", static_cast<double>(model.last_loss()));
-      bar.update(s, buf);
-    }
-    if (s % every == 0 || s == steps) {
-      const double train_loss = model.last_loss();
-      last = model.evaluate(fit, nullptr);
-      metrics << nlohmann::json{{"step", s},
-                                {"epoch",
-                                 static_cast<double>(s) / static_cast<double>(o.steps_per_epoch())},
-                                {"train_loss", train_loss},
-                                {"val_loss", last.loss},
-                                {"val_acc", last.acc},
-                                {"wall_s", seconds_since(t0)}}
-                     .dump()
-              << "\n";
-      metrics.flush();
-      if (!metrics) throw InputError(out + "/metrics.jsonl: write failed");
-      if (!std::isfinite(last.loss))
-        throw DivergedError("step " + std::to_string(s) +
-                            ": the validation loss is not finite (try a smaller --lr)");
-      if (!tty && !a.quiet)
-        std::fprintf(stderr, "step %lld: train loss %.4f  val loss %.4f  val acc %.4f\n",
-                     static_cast<long long>(s), train_loss, last.loss, last.acc);
-    }
-  }
-  bar.finish();
-  const double train_s = seconds_since(t_train);
+  ClassifierRun job(model, o, fit);
+  RunSpec spec;
+  spec.started = t0;
+  spec.progress_bar = !a.quiet && stderr_is_terminal();
+  spec.log_evaluations = !a.quiet;
+  const RunOutcome r = run(job, metrics, spec);
+  const double train_s = r.train_s;
+  const EvalResult last{r.metrics[0][2].value, r.metrics[0][3].value};
 
   if (!a.quiet) std::fprintf(stderr, "xent: probing the representation\n");
   const auto t_probe = std::chrono::steady_clock::now();

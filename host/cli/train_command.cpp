@@ -135,7 +135,8 @@ void run_train(const TrainArgs& a) {
   JsonlSink metrics(out + "/metrics.jsonl", !a.resume.empty());
   if (!trainer_ptr) trainer_ptr = std::make_unique<Trainer>(*backend, c);
   Trainer& trainer = *trainer_ptr;
-  const RunOutcome r = run(trainer, metrics, spec);
+  TrainerRun job(trainer);
+  const RunOutcome r = run(job, metrics, spec);
   const double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
 
   nlohmann::ordered_json replicas = nlohmann::ordered_json::array();
@@ -155,7 +156,11 @@ void run_train(const TrainArgs& a) {
                           : 0.0},
       {"replicas", replicas}};
   write_file_atomic(out + "/summary.json", summary.dump(2) + "\n");
-  if (!a.quiet) print_summary(r.metrics, trainer, wall, r.steps_trained, out);
+  if (!a.quiet) {
+    std::vector<ReplicaMetrics> ms;
+    for (const MetricValues& v : r.metrics) ms.push_back(replica_metrics(v));
+    print_summary(ms, trainer, wall, r.steps_trained, out);
+  }
 }
 
 }  // namespace

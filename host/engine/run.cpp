@@ -1,7 +1,6 @@
 #include "xent/run.h"
 
 #include <cstdio>
-#include <optional>
 
 #include "io/progress.h"
 #include "xent/checkpoint.h"
@@ -12,26 +11,80 @@ namespace {
 
 // The loss is K floats the step computed anyway, but reading it is a device-to-host copy (a
 // sync on a GPU), so it is read every kLossCheckEvery steps, not every step: a diverged run
-// stops a little later, never with a bad checkpoint. Parameters are a full download, checked
-// only before they are evaluated or saved, which keeps a bad state out of every checkpoint.
+// stops a little later, never with a bad checkpoint. The state is a full download, checked
+// only before it is evaluated or saved, which keeps a bad state out of every checkpoint.
 constexpr int64_t kLossCheckEvery = 100;
 
 double seconds_since(std::chrono::steady_clock::time_point t) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - t).count();
 }
 
+bool due(int64_t s, int64_t every, int64_t last) {
+  return (every > 0 && s % every == 0) || s == last;
+}
+
 }  // namespace
 
-RunOutcome run(Trainer& t, MetricsSink& sink, const RunSpec& spec) {
-  const Config& c = t.config();
-  const int K = c.train.population;
+MetricValues metric_values(const ReplicaMetrics& m) {
+  return {{"r2_a", m.r2_a}, {"r2_o", m.r2_o},     {"mae_o", m.mae_o},
+          {"r2_w", m.r2_w}, {"r2_o_w", m.r2_o_w}, {"mae_o_w", m.mae_o_w},
+          {"mcc", m.mcc},   {"acc", m.acc},       {"loss", m.loss}};
+}
+
+ReplicaMetrics replica_metrics(const MetricValues& v) {
+  ReplicaMetrics m;
+  for (const Metric& x : v) {
+    double* field = x.name == "r2_a"      ? &m.r2_a
+                    : x.name == "r2_o"    ? &m.r2_o
+                    : x.name == "mae_o"   ? &m.mae_o
+                    : x.name == "r2_w"    ? &m.r2_w
+                    : x.name == "r2_o_w"  ? &m.r2_o_w
+                    : x.name == "mae_o_w" ? &m.mae_o_w
+                    : x.name == "mcc"     ? &m.mcc
+                    : x.name == "acc"     ? &m.acc
+                    : x.name == "loss"    ? &m.loss
+                                          : nullptr;
+    if (field) *field = x.value;
+  }
+  return m;
+}
+
+Schedule TrainerRun::schedule() const {
+  const TrainConfig& c = t_.config().train;
+  return {c.steps, c.eval_every, c.checkpoint_every};
+}
+
+double TrainerRun::last_loss() { return static_cast<double>(t_.last_loss()[0]); }
+
+std::vector<MetricValues> TrainerRun::evaluate() {
+  std::vector<MetricValues> out;
+  for (const ReplicaMetrics& m : t_.evaluate()) out.push_back(metric_values(m));
+  return out;
+}
+
+std::string TrainerRun::describe(const MetricValues& v) const {
+  const ReplicaMetrics m = replica_metrics(v);
+  char buf[96];
+  std::snprintf(buf, sizeof buf, "r2_a %.4f  acc %.4f  loss %.4f", m.r2_a, m.acc, m.loss);
+  return buf;
+}
+
+std::optional<Divergence> TrainerRun::find_nonfinite(bool state) {
+  return t_.find_nonfinite(state);
+}
+
+void TrainerRun::write_checkpoint(const std::string& path) { xent::write_checkpoint(path, t_); }
+
+RunOutcome run(Trainable& t, MetricsSink& sink, const RunSpec& spec) {
+  const Schedule sch = t.schedule();
+  const int K = t.replicas();
   const auto t_call = std::chrono::steady_clock::now();
   const auto t0 = spec.started == std::chrono::steady_clock::time_point{} ? t_call : spec.started;
   const bool checkpoints = !spec.checkpoint.empty();
   const int64_t start = t.steps_done();
   int64_t ck_step = start;
   // A checkpoint at step 0 makes every started run resumable, however early it stops.
-  if (checkpoints && start == 0) write_checkpoint(spec.checkpoint, t);
+  if (checkpoints && start == 0) t.write_checkpoint(spec.checkpoint);
 
   const auto name = [&](int k) {
     return spec.replica_name
@@ -43,78 +96,70 @@ RunOutcome run(Trainer& t, MetricsSink& sink, const RunSpec& spec) {
                              std::to_string(ck_step) + ")"
                        : std::string();
   };
-  const auto guard = [&](bool params) {
-    const std::optional<Divergence> d = t.find_nonfinite(params);
+  const auto guard = [&](bool state) {
+    const std::optional<Divergence> d = t.find_nonfinite(state);
     if (!d) return;
     throw DivergedError("step " + std::to_string(d->step) + ": " + name(d->replica) +
                         " diverged: non-finite " +
                         (d->tensor == "loss" ? std::string("loss (parameters still finite)")
                                              : "values in " + d->tensor) +
-                        last_good() + "; try a smaller train.lr");
+                        last_good() + "; try a smaller " + t.lr_option());
   };
 
   RunOutcome out;
-  ProgressBar bar(c.train.steps, spec.progress_bar);
+  ProgressBar bar(sch.steps, spec.progress_bar);
   const auto evaluate = [&](bool write_rows) {
     out.metrics = t.evaluate();
     if (!write_rows) return true;
     const double wall = seconds_since(t0);
     std::vector<MetricsRow> rows;
     for (int k = 0; k < K; ++k)
-      rows.push_back({t.steps_done(), k, t.seed(k), wall, out.metrics[k]});
+      rows.push_back({t.steps_done(), k, t.seed(k), wall, out.metrics[static_cast<size_t>(k)]});
     sink.write(rows);
-    const ReplicaMetrics& m = out.metrics[0];
     if (spec.log_evaluations && !spec.progress_bar)
-      std::fprintf(stderr, "step %lld: r2_a %.4f  acc %.4f  loss %.4f\n",
-                   static_cast<long long>(t.steps_done()), m.r2_a, m.acc, m.loss);
+      std::fprintf(stderr, "step %lld: %s\n", static_cast<long long>(t.steps_done()),
+                   t.describe(out.metrics[0]).c_str());
     return !spec.on_evaluation || spec.on_evaluation(t.steps_done(), out.metrics);
   };
 
   const auto t_train = std::chrono::steady_clock::now();
   try {
-    for (int64_t s = start + 1; s <= c.train.steps; ++s) {
+    for (int64_t s = start + 1; s <= sch.steps; ++s) {
       t.step();
       if (s % kLossCheckEvery == 0) guard(false);
       if (bar.due()) {
         if (!spec.progress_label.empty()) {
           bar.update(s, spec.progress_label);
         } else {
-          char buf[64];
-          std::snprintf(buf, sizeof buf, "loss %.4f", static_cast<double>(t.last_loss()[0]));
+          char buf[32];
+          std::snprintf(buf, sizeof buf, "loss %.4f", t.last_loss());
           bar.update(s, buf);
         }
       }
-      const bool eval_due =
-          (c.train.eval_every > 0 && s % c.train.eval_every == 0) || s == c.train.steps;
-      const bool ck_due =
-          checkpoints && ((c.train.checkpoint_every > 0 && s % c.train.checkpoint_every == 0) ||
-                          s == c.train.steps);
+      const bool eval_due = due(s, sch.eval_every, sch.steps);
+      const bool ck_due = checkpoints && due(s, sch.checkpoint_every, sch.steps);
       if (eval_due || ck_due) guard(true);
       bool go_on = true;
       if (eval_due) {
         go_on = evaluate(true);
-        if (spec.progress_bar && spec.progress_label.empty()) {
-          char buf[96];
-          std::snprintf(buf, sizeof buf, "loss %.4f  r2_a %.4f", out.metrics[0].loss,
-                        out.metrics[0].r2_a);
-          bar.update(s, buf, true);
-        }
+        if (spec.progress_bar && spec.progress_label.empty())
+          bar.update(s, t.describe(out.metrics[0]), true);
       }
       // After the evaluation, so that a crash in between repeats the evaluation on resume
       // rather than losing its rows.
       if (ck_due || (checkpoints && !go_on)) {
-        write_checkpoint(spec.checkpoint, t);
+        t.write_checkpoint(spec.checkpoint);
         ck_step = s;
       }
       if (!go_on) {
-        out.stopped = s < c.train.steps;
+        out.stopped = s < sch.steps;
         break;
       }
     }
     // Resuming a run whose last checkpoint is its final step: only the summary is missing.
-    if (start == c.train.steps) evaluate(!spec.final_rows_written);
+    if (start == sch.steps) evaluate(!spec.final_rows_written);
   } catch (const DivergedError& e) {
-    // The evaluation's own check (non-finite features) does not know the checkpoint.
+    // An evaluation's own check (non-finite features) does not know the checkpoint.
     if (!checkpoints || std::string(e.what()).find("last good checkpoint") != std::string::npos)
       throw;
     throw DivergedError(std::string(e.what()) + last_good());

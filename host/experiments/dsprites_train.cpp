@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
 
 #include "cpu/ops.h"
 #include "xent/error.h"
@@ -205,6 +206,45 @@ EvalResult ShapeClassifier::evaluate(const std::vector<int32_t>& images, float* 
     hits += correct_.download()[0];
   }
   return {loss / static_cast<double>(n), hits / static_cast<double>(n)};
+}
+
+std::optional<Divergence> ShapeClassifier::find_nonfinite(bool state) {
+  const float loss = last_loss();
+  if (!std::isfinite(loss)) return Divergence{step_, 0, o_.seed, "loss"};
+  if (!state) return std::nullopt;
+  const std::vector<float> p = params_.download();
+  for (const ParamTensor& t : layout_.tensors())
+    for (int64_t i = 0; i < t.size; ++i)
+      if (!std::isfinite(p[static_cast<size_t>(t.offset + i)]))
+        return Divergence{step_, 0, o_.seed, t.name};
+  return std::nullopt;
+}
+
+Schedule ClassifierRun::schedule() const {
+  return {o_.total_steps(), o_.eval_every > 0 ? o_.eval_every : o_.steps_per_epoch(), 0};
+}
+
+std::vector<MetricValues> ClassifierRun::evaluate() {
+  // Before the evaluation, whose cross-entropy reuses the loss buffer.
+  const double train_loss = last_loss();
+  const EvalResult r = m_.evaluate(val_, nullptr);
+  const int64_t s = m_.steps_done();
+  if (!std::isfinite(r.loss))
+    throw DivergedError("step " + std::to_string(s) +
+                        ": the validation loss is not finite (try a smaller --lr)");
+  const double epoch = static_cast<double>(s) / static_cast<double>(o_.steps_per_epoch());
+  return {{{"epoch", epoch}, {"train_loss", train_loss}, {"val_loss", r.loss}, {"val_acc", r.acc}}};
+}
+
+std::string ClassifierRun::describe(const MetricValues& m) const {
+  char buf[96];
+  std::snprintf(buf, sizeof buf, "train loss %.4f  val loss %.4f  val acc %.4f", m[1].value,
+                m[2].value, m[3].value);
+  return buf;
+}
+
+void ClassifierRun::write_checkpoint(const std::string&) {
+  throw InputError("dsprites: checkpoints are not supported yet");
 }
 
 }  // namespace xent::dsprites

@@ -8,11 +8,13 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "xent/backend.h"
 #include "xent/dsprites.h"
 #include "xent/layers.h"
+#include "xent/run.h"
 
 namespace xent::dsprites {
 
@@ -71,6 +73,9 @@ class ShapeClassifier {
   // Loss and accuracy on the given images (evaluation mode: running BatchNorm statistics);
   // when features is given, the representation of each image is written there ([n][width]).
   EvalResult evaluate(const std::vector<int32_t>& images, float* features);
+  // The first non-finite value in the last step's loss and, with `state`, in the parameters
+  // ("mlp.<i>.weight", ...).
+  std::optional<Divergence> find_nonfinite(bool state);
   const Split& split() const { return split_; }
   const std::vector<uint8_t>& masks() const { return masks_host_; }
 
@@ -91,6 +96,31 @@ class ShapeClassifier {
   DeviceArray<int64_t> steps_done_;
   std::unique_ptr<StepRecording> recording_;
   int64_t step_ = 0;
+};
+
+// The classifier as the run library trains it: validation loss and accuracy on the probe's fit
+// images every --eval-every steps (default: every epoch). No checkpoints yet.
+class ClassifierRun final : public Trainable {
+ public:
+  ClassifierRun(ShapeClassifier& m, const TrainOptions& o, std::vector<int32_t> val)
+      : m_(m), o_(o), val_(std::move(val)) {}
+  Schedule schedule() const override;
+  int64_t steps_done() const override { return m_.steps_done(); }
+  int replicas() const override { return 1; }
+  uint64_t seed(int) const override { return o_.seed; }
+  void step() override { m_.step(); }
+  double last_loss() override { return static_cast<double>(m_.last_loss()); }
+  // epoch, train_loss, val_loss, val_acc.
+  std::vector<MetricValues> evaluate() override;
+  std::string describe(const MetricValues& m) const override;
+  std::optional<Divergence> find_nonfinite(bool state) override { return m_.find_nonfinite(state); }
+  void write_checkpoint(const std::string& path) override;
+  std::string lr_option() const override { return "--lr"; }
+
+ private:
+  ShapeClassifier& m_;
+  TrainOptions o_;
+  std::vector<int32_t> val_;
 };
 
 }  // namespace xent::dsprites

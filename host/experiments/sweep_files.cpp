@@ -92,7 +92,7 @@ void write_run(const std::string& out, const SweepRun& r, const RunResult& res) 
             {"rank", res.rank},
             {"wall_s", res.wall_s}};
   if (res.ok) {
-    j["metrics"] = metrics_json(res.metrics);
+    j["metrics"] = metrics_json(metric_values(res.metrics));
     write_file_atomic(dir + "/summary.json", j.dump(2) + "\n");
     std::remove((dir + "/failed.json").c_str());
   } else {

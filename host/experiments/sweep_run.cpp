@@ -27,7 +27,8 @@ bool run_population(Backend& b, const SweepPlan& plan, const std::vector<size_t>
     spec.progress_bar = progress && stderr_is_terminal();
     spec.progress_label = "K=" + std::to_string(K);
     spec.replica_name = [&](int k) { return "run " + plan.runs[runs[static_cast<size_t>(k)]].id; };
-    const RunOutcome o = run(t, rows, spec);
+    TrainerRun job(t);
+    const RunOutcome o = run(job, rows, spec);
     // Each run's metrics.jsonl is its own: its rows say replica 0.
     for (MetricsRow row : rows.rows) {
       RunResult& r = results[static_cast<size_t>(row.replica)];
@@ -35,7 +36,7 @@ bool run_population(Backend& b, const SweepPlan& plan, const std::vector<size_t>
       r.metrics_jsonl += metrics_row_json(row);
     }
     for (size_t k = 0; k < runs.size(); ++k) {
-      results[k].metrics = o.metrics[k];
+      results[k].metrics = replica_metrics(o.metrics[k]);
       results[k].ok = true;
     }
   } catch (const DeviceError& e) {

@@ -13,16 +13,16 @@ const std::vector<std::string>& metric_names() {
   return names;
 }
 
-nlohmann::ordered_json metrics_json(const ReplicaMetrics& m) {
-  return {{"r2_a", m.r2_a}, {"r2_o", m.r2_o},     {"mae_o", m.mae_o},
-          {"r2_w", m.r2_w}, {"r2_o_w", m.r2_o_w}, {"mae_o_w", m.mae_o_w},
-          {"mcc", m.mcc},   {"acc", m.acc},       {"loss", m.loss}};
+nlohmann::ordered_json metrics_json(const MetricValues& v) {
+  nlohmann::ordered_json j = nlohmann::ordered_json::object();
+  for (const Metric& m : v) j[m.name] = m.value;
+  return j;
 }
 
 std::string metrics_row_json(const MetricsRow& row) {
   nlohmann::ordered_json j = {
       {"step", row.step}, {"replica", row.replica}, {"seed", row.seed}, {"wall_s", row.wall_s}};
-  j.update(metrics_json(row.metrics));
+  j.update(metrics_json(row.values));
   return j.dump() + "\n";
 }
 

@@ -11,10 +11,12 @@
 
 namespace xent {
 
-// The metric names in file order: r2_a, r2_o, mae_o, r2_w, r2_o_w, mae_o_w, mcc, acc, loss.
+// The synthetic experiment's metric names in file order: r2_a, r2_o, mae_o, r2_w, r2_o_w,
+// mae_o_w, mcc, acc, loss (metric_values' order).
 const std::vector<std::string>& metric_names();
-nlohmann::ordered_json metrics_json(const ReplicaMetrics& m);
-// One metrics.jsonl line (with its newline): step, replica, seed, wall_s, then the metrics.
+// {name: value, ...} in the values' order.
+nlohmann::ordered_json metrics_json(const MetricValues& v);
+// One metrics.jsonl line (with its newline): step, replica, seed, wall_s, then the values.
 std::string metrics_row_json(const MetricsRow& row);
 
 // Appends every evaluation to a JSONL file, flushed after each. Throws InputError naming the

@@ -1,11 +1,13 @@
-// One run of the synthetic experiment: train a Trainer to train.steps, evaluate on its schedule,
-// write checkpoints, guard against divergence, and hand every evaluation to a metrics sink. The
-// one run loop that `xent train`, `xent sweep` and the Python binding call; they keep only
-// their flags and files.
+// One run: train something to its last step, evaluate on its schedule, write checkpoints, guard
+// against divergence, and hand every evaluation to a metrics sink. The one run loop that
+// `xent train`, `xent sweep`, `xent dsprites` and the Python binding call; they keep only their
+// flags and files. What it trains is a Trainable: the synthetic experiment's Trainer (through
+// TrainerRun) or the DisLib classifier.
 #pragma once
 #include <chrono>
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -13,13 +15,25 @@
 
 namespace xent {
 
+// A replica's metrics at one evaluation, named, in file order.
+struct Metric {
+  std::string name;
+  double value;
+};
+using MetricValues = std::vector<Metric>;
+
+// The synthetic experiment's metrics as named values (r2_a, r2_o, mae_o, r2_w, r2_o_w,
+// mae_o_w, mcc, acc, loss) and back.
+MetricValues metric_values(const ReplicaMetrics& m);
+ReplicaMetrics replica_metrics(const MetricValues& v);
+
 // One evaluation of one replica.
 struct MetricsRow {
   int64_t step = 0;
   int replica = 0;
   uint64_t seed = 0;
   double wall_s = 0;  // since the run started
-  ReplicaMetrics metrics;
+  MetricValues values;
 };
 
 // Where a run's evaluations go: a JSONL file for the CLI, memory for tests and bindings.
@@ -38,12 +52,65 @@ class MemorySink final : public MetricsSink {
   std::vector<MetricsRow> rows;
 };
 
+// When a run evaluates and checkpoints: every eval_every (checkpoint_every) steps when > 0,
+// and at the last step.
+struct Schedule {
+  int64_t steps = 0;
+  int64_t eval_every = 0;
+  int64_t checkpoint_every = 0;
+};
+
+// What the run loop trains: K replicas stepped together.
+class Trainable {
+ public:
+  virtual ~Trainable() = default;
+  virtual Schedule schedule() const = 0;
+  virtual int64_t steps_done() const = 0;
+  virtual int replicas() const = 0;
+  virtual uint64_t seed(int replica) const = 0;
+  virtual void step() = 0;
+  // Replica 0's training loss at the last step (a read from the backend: for progress only).
+  virtual double last_loss() = 0;
+  // Every replica's metrics (may throw DivergedError for a non-finite result).
+  virtual std::vector<MetricValues> evaluate() = 0;
+  // A replica's evaluation in a few words for the progress line ("r2_a 0.97  acc 0.51 ...").
+  virtual std::string describe(const MetricValues& m) const = 0;
+  // The first replica and tensor holding a non-finite value (the loss; with `state`, the whole
+  // trained state too: a full download).
+  virtual std::optional<Divergence> find_nonfinite(bool state) = 0;
+  // The whole state, so that a resumed run continues bit for bit. Throws InputError where the
+  // run cannot be checkpointed.
+  virtual void write_checkpoint(const std::string& path) = 0;
+  // The option that sets the learning rate, for the divergence message's advice.
+  virtual std::string lr_option() const = 0;
+};
+
+// The synthetic experiment's Trainer as a Trainable.
+class TrainerRun final : public Trainable {
+ public:
+  explicit TrainerRun(Trainer& t) : t_(t) {}
+  Schedule schedule() const override;
+  int64_t steps_done() const override { return t_.steps_done(); }
+  int replicas() const override { return t_.config().train.population; }
+  uint64_t seed(int replica) const override { return t_.seed(replica); }
+  void step() override { t_.step(); }
+  double last_loss() override;
+  std::vector<MetricValues> evaluate() override;
+  std::string describe(const MetricValues& m) const override;
+  std::optional<Divergence> find_nonfinite(bool state) override;
+  void write_checkpoint(const std::string& path) override;
+  std::string lr_option() const override { return "train.lr"; }
+
+ private:
+  Trainer& t_;
+};
+
 struct RunSpec {
   // Rows' wall_s count from here (default: the call), so that a front end can include the
   // trainer's construction (the DGP's mixing draw) in them.
   std::chrono::steady_clock::time_point started{};
-  // Checkpoints (every train.checkpoint_every steps, at the end, and at step 0 of a fresh run)
-  // go to this path; "" writes none.
+  // Checkpoints (every checkpoint_every steps, at the end, and at step 0 of a fresh run) go to
+  // this path; "" writes none.
   std::string checkpoint;
   // A resumed run whose checkpoint is its final step has nothing left to train: it evaluates
   // once more for the summary, and writes that evaluation's rows unless the sink has them.
@@ -51,26 +118,26 @@ struct RunSpec {
   // Progress on stderr: a bar on a terminal, otherwise (log_evaluations) a line per evaluation.
   bool progress_bar = false;
   bool log_evaluations = false;
-  // What the bar shows after the rate: "" shows the loss (and R2 at evaluations).
+  // What the bar shows after the rate: "" shows the loss (and the evaluation's description).
   std::string progress_label;
   // How a divergence names replica k (default: "replica k (seed s)").
   std::function<std::string(int replica)> replica_name;
   // Called after every evaluation's rows are written; returning false ends the run there (its
-  // last evaluation is the result).
-  std::function<bool(int64_t step, const std::vector<ReplicaMetrics>&)> on_evaluation;
+  // last evaluation is the result, and a checkpoint is written when checkpoints are on).
+  std::function<bool(int64_t step, const std::vector<MetricValues>&)> on_evaluation;
 };
 
 struct RunOutcome {
-  std::vector<ReplicaMetrics> metrics;  // the last evaluation, per replica
-  int64_t steps_trained = 0;            // by this call (a resumed run counts from its checkpoint)
-  double wall_s = 0;                    // the whole call
-  double train_s = 0;                   // from the first step to the last evaluation
-  bool stopped = false;                 // on_evaluation ended it before train.steps
+  std::vector<MetricValues> metrics;  // the last evaluation, per replica
+  int64_t steps_trained = 0;          // by this call (a resumed run counts from its checkpoint)
+  double wall_s = 0;                  // the whole call
+  double train_s = 0;                 // from the first step to the last evaluation
+  bool stopped = false;               // on_evaluation ended it before the last step
 };
 
-// Trains t from t.steps_done() to its config's train.steps. A replica whose loss, state or
-// features become non-finite stops the run with DivergedError naming the step, the replica, the
-// tensor and the last good checkpoint; no checkpoint ever holds a non-finite state.
-RunOutcome run(Trainer& t, MetricsSink& sink, const RunSpec& spec = {});
+// Trains t from t.steps_done() to its last step. A replica whose loss, state or results become
+// non-finite stops the run with DivergedError naming the step, the replica, the tensor and the
+// last good checkpoint; no checkpoint ever holds a non-finite state.
+RunOutcome run(Trainable& t, MetricsSink& sink, const RunSpec& spec = {});
 
 }  // namespace xent
