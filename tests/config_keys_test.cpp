@@ -119,5 +119,59 @@ TEST(ConfigKeys, PopulationKeyIgnoresExactlyThePerReplicaKeys) {
   EXPECT_EQ(population_key(load_config("", "", sets)), population_key(base));
 }
 
+TEST(ConfigKeys, TheTableSaysWhatEachKeyMayDo) {
+  EXPECT_EQ(population_keys(), std::vector<std::string>{"train.population"});
+  EXPECT_EQ(resume_keys(), std::vector<std::string>{"train.steps"});
+  const std::vector<std::string> shapes = {"dgp.d",         "dgp.clusters", "dgp.labels",
+                                           "dgp.instances", "model.hidden", "train.population"};
+  EXPECT_EQ(shape_keys(), shapes);
+  // A per-replica key never fixes a shape: replicas share every tensor's shape.
+  for (const auto& k : per_replica_keys())
+    EXPECT_EQ(std::count(shape_keys().begin(), shape_keys().end(), k), 0) << k;
+}
+
+TEST(ConfigKeys, ShapeKeysAreWhatTheShapeHashSees) {
+  // A key outside shape_keys() never changes config_shape_hash; each shape key does in one of
+  // the label modes (dgp.clusters counts the classes only when supervised, dgp.instances only
+  // for DIET).
+  const std::vector<std::string> shapes = shape_keys();
+  const Config sup = load_config("", "", {});
+  const Config diet = load_config("", "", {"dgp.labels=diet"});
+  for (const auto& s : kChanged) {
+    const std::string key = key_of(s);
+    const Config changed = load_config("", "", {s});
+    bool moved = false;
+    for (const Config& base : {sup, diet}) {
+      Config c = base;
+      copy_key(c, changed, key);
+      moved = moved || config_shape_hash(c) != config_shape_hash(base);
+    }
+    const bool is_shape = std::count(shapes.begin(), shapes.end(), key) > 0;
+    EXPECT_EQ(moved, is_shape) << key;
+  }
+}
+
+TEST(ConfigKeys, CopyKeyCopiesOneField) {
+  const Config from = load_config("", "", {"dgp.kappa=50", "model.hidden=[3, 4]", "train.seed=9"});
+  Config to;
+  copy_key(to, from, "model.hidden");
+  EXPECT_EQ(to.model.hidden, (std::vector<int>{3, 4}));
+  EXPECT_EQ(to.dgp.kappa, Config{}.dgp.kappa);
+  copy_key(to, from, "train.seed");
+  EXPECT_EQ(to.train.seed, 9u);
+  // Copying every key gives the whole config.
+  Config all;
+  for (const auto& [key, value] : key_values(from)) copy_key(all, from, key);
+  EXPECT_EQ(to_toml(all), to_toml(from));
+  EXPECT_THROW(copy_key(to, from, "dgp.kapa"), std::invalid_argument);
+}
+
+TEST(ConfigKeys, KeyListReadsAsEnglish) {
+  EXPECT_EQ(key_list({}), "");
+  EXPECT_EQ(key_list({"a"}), "a");
+  EXPECT_EQ(key_list({"a", "b"}), "a or b");
+  EXPECT_EQ(key_list({"a", "b", "c"}), "a, b or c");
+}
+
 }  // namespace
 }  // namespace xent
