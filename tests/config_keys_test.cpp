@@ -166,6 +166,32 @@ TEST(ConfigKeys, CopyKeyCopiesOneField) {
   EXPECT_THROW(copy_key(to, from, "dgp.kapa"), std::invalid_argument);
 }
 
+TEST(ConfigKeys, OnlyTrainStepsMayChangeOnResume) {
+  const Config run = load_config("", "", {"train.steps=100"});
+  EXPECT_NO_THROW(check_resume_config(run, run));
+  EXPECT_NO_THROW(check_resume_config(run, load_config("", "", {"train.steps=300"})));
+  try {
+    check_resume_config(run, load_config("", "", {"train.steps=100", "train.lr=0.1"}));
+    FAIL() << "train.lr changed on resume";
+  } catch (const InputError& e) {
+    EXPECT_STREQ(e.what(),
+                 "--set train.lr: cannot change on --resume (the run used 0.001; only "
+                 "train.steps may change)");
+  }
+  // Every other key is refused, the evaluation and checkpoint cadence too.
+  for (const auto& s : kChanged) {
+    if (key_of(s) == "train.steps") continue;
+    const Config resumed = load_config("", "", {"train.steps=100", s});
+    try {
+      check_resume_config(run, resumed);
+      ADD_FAILURE() << s << " changed on resume";
+    } catch (const InputError& e) {
+      EXPECT_EQ(std::string(e.what()).rfind("--set " + key_of(s) + ": cannot change", 0), 0u)
+          << e.what();
+    }
+  }
+}
+
 TEST(ConfigKeys, KeyListReadsAsEnglish) {
   EXPECT_EQ(key_list({}), "");
   EXPECT_EQ(key_list({"a"}), "a");

@@ -596,6 +596,16 @@ std::string population_key(const Config& c) {
   return to_toml(shared);
 }
 
+void check_resume_config(const Config& run, const Config& resumed) {
+  for (const auto& k : keys()) {
+    if (k.attrs.resume) continue;
+    const std::string was = k.get(run);
+    if (k.get(resumed) != was)
+      throw InputError("--set " + k.name + ": cannot change on --resume (the run used " + was +
+                       "; only " + key_list(resume_keys()) + " may change)");
+  }
+}
+
 std::string key_list(const std::vector<std::string>& names) {
   std::string out;
   for (size_t i = 0; i < names.size(); ++i)

@@ -116,6 +116,11 @@ void copy_key(Config& to, const Config& from, const std::string& key);
 // Trainer.
 std::string population_key(const Config& c);
 
+// Refuses a resumed run's config that changes a key other than resume_keys() from the run's:
+// throws InputError "--set KEY: cannot change on --resume (the run used VALUE; only
+// train.steps may change)" for the first such key in table order.
+void check_resume_config(const Config& run, const Config& resumed);
+
 // "a", "a or b", "a, b or c": key names for a message.
 std::string key_list(const std::vector<std::string>& keys);
 
