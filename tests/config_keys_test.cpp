@@ -84,6 +84,15 @@ TEST(ConfigKeys, CheckpointHashesArePinned) {
   EXPECT_EQ(config_shape_hash(longer), config_shape_hash(diet));
 }
 
+TEST(ConfigKeys, ConfigHashSeesEveryKeyButTheResumeKeys) {
+  const std::vector<std::string> resume = resume_keys();
+  const Config base;
+  for (const auto& s : kChanged) {
+    const bool resumable = std::count(resume.begin(), resume.end(), key_of(s)) > 0;
+    EXPECT_EQ(config_hash(load_config("", "", {s})) == config_hash(base), resumable) << s;
+  }
+}
+
 TEST(ConfigKeys, PerReplicaKeysAreTheFive) {
   const std::vector<std::string> expected = {"train.seed", "dgp.kappa", "dgp.centres",
                                              "dgp.centre_scale", "dgp.conditional"};
