@@ -5,13 +5,13 @@
 
 #include <algorithm>
 #include <set>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
 #include "xent/checkpoint.h"
 #include "xent/config.h"
 #include "xent/error.h"
-#include "xent/trainer.h"
 
 namespace xent {
 namespace {
