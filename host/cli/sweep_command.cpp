@@ -191,10 +191,12 @@ void add_sweep(CLI::App& app) {
   auto* cmd = app.add_subcommand(
       "sweep",
       "Run every run of a sweep file (a grid or list of config values times seeds). Runs that "
-      "differ only in train.seed, dgp.kappa, dgp.centres, dgp.centre_scale or dgp.conditional "
-      "train together as one population. Each run is written to OUT/runs/<id>/ as soon as its "
-      "population ends, and a rerun skips finished runs; OUT/results.csv and results.jsonl "
-      "gather every run. Under `mpirun -np R` the populations are shared out over R ranks.");
+      "differ only in " +
+          key_list(per_replica_keys()) +
+          " train together as one population. Each run is written to OUT/runs/<id>/ as soon as "
+          "its population ends, and a rerun skips finished runs; OUT/results.csv and "
+          "results.jsonl gather every run. Under `mpirun -np R` the populations are shared out "
+          "over R ranks.");
   auto a = std::make_shared<SweepArgs>();
   cmd->add_option("-c,--config", a->file, "The sweep file (see configs/table*.toml)")
       ->required()

@@ -7,7 +7,6 @@
 #include <ctime>
 #include <filesystem>
 #include <fstream>
-#include <map>
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <string>
@@ -73,13 +72,7 @@ void run_train(const TrainArgs& a) {
       throw InputError(cfg + ": missing (is " + out + " a directory written by xent train?)");
     const Config before = load_config("", cfg, {});
     c = load_config("", cfg, o.sets);
-    const auto old_list = key_values(before);
-    const std::map<std::string, std::string> old_keys(old_list.begin(), old_list.end());
-    const auto new_keys = key_values(c);
-    for (const auto& [key, value] : new_keys)
-      if (key != "train.steps" && old_keys.at(key) != value)
-        throw InputError("--set " + key + ": cannot change on --resume (the run used " +
-                         old_keys.at(key) + "; only train.steps may change)");
+    check_resume_config(before, c);
     extended = c.train.steps != before.train.steps;
     const std::string ck_path = out + "/checkpoint.xck";
     if (!std::filesystem::exists(ck_path))

@@ -128,7 +128,8 @@ uint64_t config_shape_hash(const Config& c) {
 
 uint64_t config_hash(const Config& c) {
   Config mine = c;
-  mine.train.steps = Config{}.train.steps;
+  // What a resumed run may change is left out: at its default it differs from nothing.
+  for (const auto& key : resume_keys()) copy_key(mine, Config{}, key);
   // Both listings come from the same key table, so they align line by line.
   const auto a = lines(to_toml(mine)), d = lines(to_toml(Config{}));
   std::string differing;

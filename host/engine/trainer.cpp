@@ -9,24 +9,6 @@
 
 namespace xent {
 
-const std::vector<std::string>& per_replica_keys() {
-  static const std::vector<std::string> keys = {"train.seed", "dgp.kappa", "dgp.centres",
-                                                "dgp.centre_scale", "dgp.conditional"};
-  return keys;
-}
-
-std::string population_key(const Config& c) {
-  Config shared = c;
-  const Config defaults;
-  shared.train.seed = defaults.train.seed;
-  shared.dgp.kappa = defaults.dgp.kappa;
-  shared.dgp.centres = defaults.dgp.centres;
-  shared.dgp.centre_scale = defaults.dgp.centre_scale;
-  shared.dgp.conditional = defaults.dgp.conditional;
-  shared.train.population = 1;
-  return to_toml(shared);
-}
-
 namespace {
 
 std::vector<Config> replicas_of(const Config& c) {

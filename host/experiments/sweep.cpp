@@ -185,13 +185,15 @@ SweepFile parse(std::string_view text, const std::string& file) {
 // Keys the sweep sets itself, or that only one place may set.
 void check_keys(const SweepFile& f, const std::string& file, const std::vector<Entry>& cli) {
   std::map<std::string, std::string> owner;
+  const auto population = [](const std::string& key) {
+    return std::count(population_keys().begin(), population_keys().end(), key) > 0;
+  };
   const auto claim = [&](const std::string& key, const std::string& where) {
     if (key == "train.seed")
       throw InputError(where + " train.seed: set by the sweep; list seeds = [...] instead");
-    if (key == "train.population")
-      throw InputError(where +
-                       " train.population: the sweep forms populations itself (see "
-                       "--max-population)");
+    if (population(key))
+      throw InputError(where + " " + key +
+                       ": the sweep forms populations itself (see --max-population)");
     const auto [it, fresh] = owner.emplace(key, where);
     if (!fresh)
       throw InputError(where + " " + key + ": conflicts with " + it->second +
@@ -213,7 +215,7 @@ void check_keys(const SweepFile& f, const std::string& file, const std::vector<E
     if (it != shared.end() && it->second != file)
       throw InputError("--set " + e.key + ": conflicts with " + it->second +
                        ", which varies it in this sweep");
-    if (e.key == "train.seed" || e.key == "train.population") claim(e.key, "--set");
+    if (e.key == "train.seed" || population(e.key)) claim(e.key, "--set");
   }
 }
 

@@ -2,6 +2,7 @@
 
 #include <toml++/toml.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
@@ -10,6 +11,7 @@
 #include <limits>
 #include <map>
 #include <sstream>
+#include <stdexcept>
 #include <string_view>
 
 #include "xent/error.h"
@@ -23,11 +25,31 @@ std::vector<int> ModelConfig::widths(int d) const {
 
 namespace {
 
-// One config key: how to read it from a TOML value and how to write it back.
+// What a key may do. Everything that treats some keys differently from the others (populations,
+// --resume, the checkpoint's hashes, sweeps) reads it from the key table, so that a new key is
+// its field, its table line, its validation and its use.
+struct Attrs {
+  // > 0: the key may differ between the replicas of one population (it changes values the
+  // replicas draw, never a shape or the optimiser). The number is its place in
+  // per_replica_keys(), the order in which messages list them.
+  int per_replica = 0;
+  // The size of the population itself (train.population): whatever forms the population sets
+  // it, and a replica's own value is ignored.
+  bool population = false;
+  // The shapes of the tensors a checkpoint holds depend on it.
+  bool shape = false;
+  // May change when a run is resumed (the one key a checkpoint's config_hash leaves out).
+  bool resume = false;
+};
+
+// One config key: what it may do, how to read it from a TOML value, how to write it back, and
+// how to copy its field from one config to another.
 struct Key {
   std::string name;
+  Attrs attrs;
   std::function<void(Config&, const toml::node&, const std::string& where)> set;
   std::function<std::string(const Config&)> get;
+  std::function<void(Config& to, const Config& from)> copy;
 };
 
 [[noreturn]] void bad(const std::string& where, const std::string& what) {
@@ -183,51 +205,57 @@ std::string num(double v) {
   return s;
 }
 
-#define XENT_INT_KEY(NAME, FIELD)                                                                 \
-  Key {                                                                                           \
-    NAME, [](Config& c, const toml::node& n, const std::string& w) { c.FIELD = as_int32(n, w); }, \
-        [](const Config& c) { return std::to_string(c.FIELD); }                                   \
-  }
-#define XENT_INT64_KEY(NAME, FIELD)                                                             \
+// The table's lines: NAME, the Config FIELD it sets, then the key's Attrs as designated
+// initializers (".shape = true"), none for a key with no special role.
+#define XENT_COPY(FIELD) [](Config& to, const Config& from) { to.FIELD = from.FIELD; }
+#define XENT_INT_KEY(NAME, FIELD, ...)                                                          \
   Key {                                                                                         \
-    NAME, [](Config& c, const toml::node& n, const std::string& w) { c.FIELD = as_int(n, w); }, \
-        [](const Config& c) { return std::to_string(c.FIELD); }                                 \
+    NAME, Attrs{__VA_ARGS__},                                                                   \
+        [](Config& c, const toml::node& n, const std::string& w) { c.FIELD = as_int32(n, w); }, \
+        [](const Config& c) { return std::to_string(c.FIELD); }, XENT_COPY(FIELD)               \
   }
-#define XENT_DOUBLE_KEY(NAME, FIELD, T)                            \
-  Key {                                                            \
-    NAME,                                                          \
-        [](Config& c, const toml::node& n, const std::string& w) { \
-          c.FIELD = static_cast<T>(as_double(n, w));               \
-        },                                                         \
-        [](const Config& c) { return num(c.FIELD); }               \
+#define XENT_INT64_KEY(NAME, FIELD, ...)                                                      \
+  Key {                                                                                       \
+    NAME, Attrs{__VA_ARGS__},                                                                 \
+        [](Config& c, const toml::node& n, const std::string& w) { c.FIELD = as_int(n, w); }, \
+        [](const Config& c) { return std::to_string(c.FIELD); }, XENT_COPY(FIELD)             \
   }
-#define XENT_BOOL_KEY(NAME, FIELD)                                                               \
-  Key {                                                                                          \
-    NAME, [](Config& c, const toml::node& n, const std::string& w) { c.FIELD = as_bool(n, w); }, \
-        [](const Config& c) { return std::string(c.FIELD ? "true" : "false"); }                  \
+#define XENT_DOUBLE_KEY(NAME, FIELD, T, ...)                           \
+  Key {                                                                \
+    NAME, Attrs{__VA_ARGS__},                                          \
+        [](Config& c, const toml::node& n, const std::string& w) {     \
+          c.FIELD = static_cast<T>(as_double(n, w));                   \
+        },                                                             \
+        [](const Config& c) { return num(c.FIELD); }, XENT_COPY(FIELD) \
   }
-#define XENT_ENUM_KEY(NAME, FIELD, TABLE)                                \
-  Key {                                                                  \
-    NAME,                                                                \
-        [](Config& c, const toml::node& n, const std::string& w) {       \
-          c.FIELD = as_enum(n, w, TABLE);                                \
-        },                                                               \
-        [](const Config& c) { return quote(enum_name(c.FIELD, TABLE)); } \
+#define XENT_BOOL_KEY(NAME, FIELD, ...)                                                           \
+  Key {                                                                                           \
+    NAME, Attrs{__VA_ARGS__},                                                                     \
+        [](Config& c, const toml::node& n, const std::string& w) { c.FIELD = as_bool(n, w); },    \
+        [](const Config& c) { return std::string(c.FIELD ? "true" : "false"); }, XENT_COPY(FIELD) \
+  }
+#define XENT_ENUM_KEY(NAME, FIELD, TABLE, ...)                                             \
+  Key {                                                                                    \
+    NAME, Attrs{__VA_ARGS__},                                                              \
+        [](Config& c, const toml::node& n, const std::string& w) {                         \
+          c.FIELD = as_enum(n, w, TABLE);                                                  \
+        },                                                                                 \
+        [](const Config& c) { return quote(enum_name(c.FIELD, TABLE)); }, XENT_COPY(FIELD) \
   }
 
 const std::vector<Key>& keys() {
   static const std::vector<Key> k = {
-      XENT_INT_KEY("dgp.d", dgp.d),
-      XENT_INT_KEY("dgp.clusters", dgp.clusters),
-      XENT_ENUM_KEY("dgp.centres", dgp.centres, kCentres),
-      XENT_DOUBLE_KEY("dgp.centre_scale", dgp.centre_scale, double),
-      XENT_ENUM_KEY("dgp.conditional", dgp.conditional, kConditionals),
-      XENT_DOUBLE_KEY("dgp.kappa", dgp.kappa, double),
-      XENT_ENUM_KEY("dgp.labels", dgp.labels, kLabels),
-      XENT_INT64_KEY("dgp.instances", dgp.instances),
+      XENT_INT_KEY("dgp.d", dgp.d, .shape = true),
+      XENT_INT_KEY("dgp.clusters", dgp.clusters, .shape = true),
+      XENT_ENUM_KEY("dgp.centres", dgp.centres, kCentres, .per_replica = 3),
+      XENT_DOUBLE_KEY("dgp.centre_scale", dgp.centre_scale, double, .per_replica = 4),
+      XENT_ENUM_KEY("dgp.conditional", dgp.conditional, kConditionals, .per_replica = 5),
+      XENT_DOUBLE_KEY("dgp.kappa", dgp.kappa, double, .per_replica = 2),
+      XENT_ENUM_KEY("dgp.labels", dgp.labels, kLabels, .shape = true),
+      XENT_INT64_KEY("dgp.instances", dgp.instances, .shape = true),
       XENT_INT_KEY("dgp.mixing_layers", dgp.mixing_layers),
       XENT_INT_KEY("dgp.mixing_cond_draws", dgp.mixing_cond_draws),
-      Key{"model.hidden",
+      Key{"model.hidden", Attrs{.shape = true},
           [](Config& c, const toml::node& n, const std::string& w) {
             const auto* arr = n.as_array();
             if (!arr) bad(w, "expected an array of widths, e.g. [50, 250, 50] ([] = the paper's)");
@@ -240,26 +268,27 @@ const std::vector<Key>& keys() {
             for (size_t i = 0; i < c.model.hidden.size(); ++i)
               s += (i ? ", " : "") + std::to_string(c.model.hidden[i]);
             return s + "]";
-          }},
+          },
+          XENT_COPY(model.hidden)},
       XENT_BOOL_KEY("model.normalize_output", model.normalize_output),
       XENT_BOOL_KEY("model.normalize_head", model.normalize_head),
       XENT_DOUBLE_KEY("model.leaky_slope", model.leaky_slope, float),
       XENT_DOUBLE_KEY("model.bn_eps", model.bn_eps, float),
       XENT_DOUBLE_KEY("model.bn_momentum", model.bn_momentum, float),
-      XENT_INT64_KEY("train.steps", train.steps),
+      XENT_INT64_KEY("train.steps", train.steps, .resume = true),
       XENT_INT_KEY("train.batch", train.batch),
       XENT_DOUBLE_KEY("train.lr", train.lr, double),
       XENT_DOUBLE_KEY("train.beta1", train.beta1, double),
       XENT_DOUBLE_KEY("train.beta2", train.beta2, double),
       XENT_DOUBLE_KEY("train.adam_eps", train.adam_eps, double),
-      Key{"train.seed",
+      Key{"train.seed", Attrs{.per_replica = 1},
           [](Config& c, const toml::node& n, const std::string& w) {
             const int64_t v = as_int(n, w);
             if (v < 0) bad(w, "must be >= 0");
             c.train.seed = static_cast<uint64_t>(v);
           },
-          [](const Config& c) { return std::to_string(c.train.seed); }},
-      XENT_INT_KEY("train.population", train.population),
+          [](const Config& c) { return std::to_string(c.train.seed); }, XENT_COPY(train.seed)},
+      XENT_INT_KEY("train.population", train.population, .population = true, .shape = true),
       XENT_INT64_KEY("train.eval_every", train.eval_every),
       XENT_INT64_KEY("train.checkpoint_every", train.checkpoint_every),
       XENT_INT_KEY("train.eval_samples", train.eval_samples),
@@ -506,6 +535,81 @@ std::string config_keys_help() {
   std::string out;
   Config c;
   for (const auto& k : keys()) out += "  " + k.name + " = " + k.get(c) + "\n";
+  return out;
+}
+
+}  // namespace xent
+
+namespace xent {
+namespace {
+
+std::vector<std::string> names_where(const std::function<bool(const Attrs&)>& has) {
+  std::vector<std::string> out;
+  for (const auto& k : keys())
+    if (has(k.attrs)) out.push_back(k.name);
+  return out;
+}
+
+}  // namespace
+
+const std::vector<std::string>& per_replica_keys() {
+  static const std::vector<std::string> out = [] {
+    std::vector<const Key*> ks;
+    for (const auto& k : keys())
+      if (k.attrs.per_replica > 0) ks.push_back(&k);
+    std::stable_sort(ks.begin(), ks.end(), [](const Key* a, const Key* b) {
+      return a->attrs.per_replica < b->attrs.per_replica;
+    });
+    std::vector<std::string> names;
+    for (const Key* k : ks) names.push_back(k->name);
+    return names;
+  }();
+  return out;
+}
+
+const std::vector<std::string>& population_keys() {
+  static const auto out = names_where([](const Attrs& a) { return a.population; });
+  return out;
+}
+
+const std::vector<std::string>& shape_keys() {
+  static const auto out = names_where([](const Attrs& a) { return a.shape; });
+  return out;
+}
+
+const std::vector<std::string>& resume_keys() {
+  static const auto out = names_where([](const Attrs& a) { return a.resume; });
+  return out;
+}
+
+void copy_key(Config& to, const Config& from, const std::string& key) {
+  const Key* k = find_key(key);
+  if (!k) throw std::invalid_argument("copy_key: unknown config key '" + key + "'");
+  k->copy(to, from);
+}
+
+std::string population_key(const Config& c) {
+  Config shared = c;
+  const Config defaults;
+  for (const auto& k : keys())
+    if (k.attrs.per_replica > 0 || k.attrs.population) k.copy(shared, defaults);
+  return to_toml(shared);
+}
+
+void check_resume_config(const Config& run, const Config& resumed) {
+  for (const auto& k : keys()) {
+    if (k.attrs.resume) continue;
+    const std::string was = k.get(run);
+    if (k.get(resumed) != was)
+      throw InputError("--set " + k.name + ": cannot change on --resume (the run used " + was +
+                       "; only " + key_list(resume_keys()) + " may change)");
+  }
+}
+
+std::string key_list(const std::vector<std::string>& names) {
+  std::string out;
+  for (size_t i = 0; i < names.size(); ++i)
+    out += (i == 0 ? "" : i + 1 == names.size() ? " or " : ", ") + names[i];
   return out;
 }
 

@@ -18,11 +18,11 @@ inline constexpr uint32_t kCheckpointVersion = 1;
 uint32_t crc32(const void* data, size_t bytes, uint32_t crc = 0);
 
 // FNV-1a 64 of the values that fix the shapes of the saved tensors: d, the number of classes,
-// the encoder widths and the population K.
+// the encoder widths and the population K (computed from shape_keys()).
 uint64_t config_shape_hash(const Config& c);
-// FNV-1a 64 of the resolved config's keys that differ from their defaults, train.steps
-// excepted (a resumed run may extend it). Keys added to xent later, at their defaults, leave
-// it unchanged, so a newer xent still resumes an older run.
+// FNV-1a 64 of the resolved config's keys that differ from their defaults, resume_keys()
+// (train.steps) excepted: a resumed run may change them. Keys added to xent later, at their
+// defaults, leave it unchanged, so a newer xent still resumes an older run.
 uint64_t config_hash(const Config& c);
 
 struct CheckpointTensor {

@@ -89,3 +89,39 @@ namespace xent {
 // Every key with its default, one per line, for --help.
 std::string config_keys_help();
 }  // namespace xent
+
+// What each key may do, from the key table's attributes (config.cpp): nothing else lists key
+// names for these roles.
+namespace xent {
+
+// Config keys that may differ between the replicas of one population: they change values the
+// replicas draw, never a tensor's shape or the optimiser, so the replicas still share every call.
+// train.seed first, in the order messages list them.
+const std::vector<std::string>& per_replica_keys();
+// Keys that give the size of the population itself (train.population): whatever forms the
+// population sets them (a Trainer from its replicas, a sweep from --max-population).
+const std::vector<std::string>& population_keys();
+// Keys the shapes of a checkpoint's tensors depend on (dgp.d, dgp.clusters, dgp.labels,
+// dgp.instances, model.hidden, train.population), in table order.
+const std::vector<std::string>& shape_keys();
+// Keys a resumed run may change (train.steps), in table order.
+const std::vector<std::string>& resume_keys();
+
+// Sets key's field in `to` to its value in `from`. Throws std::invalid_argument on an unknown
+// key.
+void copy_key(Config& to, const Config& from, const std::string& key);
+
+// The part of a config that replicas of one population must share: its resolved TOML with the
+// per-replica and population keys at their defaults. Equal keys mean the configs can be one
+// Trainer.
+std::string population_key(const Config& c);
+
+// Refuses a resumed run's config that changes a key other than resume_keys() from the run's:
+// throws InputError "--set KEY: cannot change on --resume (the run used VALUE; only
+// train.steps may change)" for the first such key in table order.
+void check_resume_config(const Config& run, const Config& resumed);
+
+// "a", "a or b", "a, b or c": key names for a message.
+std::string key_list(const std::vector<std::string>& keys);
+
+}  // namespace xent

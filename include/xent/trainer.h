@@ -37,14 +37,6 @@ struct StateTensor {
   int64_t size;
 };
 
-// Config keys that may differ between the replicas of one population: they change values the
-// replicas draw, never a tensor's shape or the optimiser, so the replicas still share every call.
-const std::vector<std::string>& per_replica_keys();
-
-// The part of a config that replicas of one population must share: its resolved TOML with the
-// per-replica keys and train.population reset. Equal keys mean the configs can be one Trainer.
-std::string population_key(const Config& c);
-
 class Trainer {
  public:
   // c.train.population replicas; replica k uses seed c.train.seed + k.
