@@ -25,7 +25,7 @@ void check_adam(int64_t n, int64_t offset) {
     const std::vector<float> grad = normals(total, static_cast<uint32_t>(100 + step), 0.1f);
     a.step = step;
     xent::cpu::adam(n, param.data() + offset, grad.data() + offset, m.data() + offset,
-                    v.data() + offset, a);
+                    v.data() + offset, a, nullptr);
     d_grad.upload(grad);
     xent::kernels::adam(n, d_param.get() + offset, d_grad.get() + offset, d_m.get() + offset,
                         d_v.get() + offset, a, nullptr, nullptr);

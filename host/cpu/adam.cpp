@@ -21,10 +21,12 @@ XENT_VECTOR_CLONES void adam_update(int64_t n, float* __restrict param,
 
 }  // namespace
 
-void adam(int64_t n, float* param, const float* grad, float* m, float* v, const AdamParams& a) {
+void adam(int64_t n, float* param, const float* grad, float* m, float* v, const AdamParams& a,
+          const int64_t* step) {
+  const auto t = static_cast<float>(step ? *step : a.step);
   // PyTorch's form: the bias corrections scale the step, eps is added to sqrt(v_hat).
-  const float bc1 = 1.0f - std::pow(a.beta1, static_cast<float>(a.step));
-  const float bc2 = 1.0f - std::pow(a.beta2, static_cast<float>(a.step));
+  const float bc1 = 1.0f - std::pow(a.beta1, t);
+  const float bc2 = 1.0f - std::pow(a.beta2, t);
   adam_update(n, param, grad, m, v, a.beta1, a.beta2, a.eps, a.lr / bc1, std::sqrt(bc2));
 }
 

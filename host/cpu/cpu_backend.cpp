@@ -32,56 +32,11 @@ void CpuBackend::download(void* dst, const void* src, size_t bytes) {
 void CpuBackend::zero(void* dst, size_t bytes) { std::memset(dst, 0, bytes); }
 void CpuBackend::copy(void* dst, const void* src, size_t bytes) { std::memcpy(dst, src, bytes); }
 
-void CpuBackend::linear_forward(const LinearShape& s, const float* x, const float* w,
-                                const float* b, float* y) {
-  cpu::linear_forward(s, x, w, b, y);
-}
-void CpuBackend::linear_backward(const LinearShape& s, const float* x, const float* w,
-                                 const float* dy, float* dx, float* dw, float* db) {
-  cpu::linear_backward(s, x, w, dy, dx, dw, db);
-}
-void CpuBackend::batchnorm_act_forward_train(const BatchNormShape& s, const float* h,
-                                             const float* gamma, const float* beta, float* a,
-                                             float* mean, float* rstd, float* running_mean,
-                                             float* running_var) {
-  cpu::batchnorm_act_forward_train(s, h, gamma, beta, a, mean, rstd, running_mean, running_var);
-}
-void CpuBackend::batchnorm_act_forward_eval(const BatchNormShape& s, const float* h,
-                                            const float* gamma, const float* beta,
-                                            const float* running_mean, const float* running_var,
-                                            float* a) {
-  cpu::batchnorm_act_forward_eval(s, h, gamma, beta, running_mean, running_var, a);
-}
-void CpuBackend::batchnorm_act_backward(const BatchNormShape& s, const float* h, const float* a,
-                                        const float* gamma, const float* mean, const float* rstd,
-                                        const float* da, float* dh, float* dgamma, float* dbeta) {
-  cpu::batchnorm_act_backward(s, h, a, gamma, mean, rstd, da, dh, dgamma, dbeta);
-}
-void CpuBackend::normalize_rows_forward(int64_t rows, int width, const float* x, float* y,
-                                        float* norms) {
-  cpu::normalize_rows_forward(rows, width, x, y, norms);
-}
-void CpuBackend::normalize_rows_backward(int64_t rows, int width, const float* y,
-                                         const float* norms, const float* dy, float* dx) {
-  cpu::normalize_rows_backward(rows, width, y, norms, dy, dx);
-}
-void CpuBackend::softmax_xent(const XentShape& s, float* logits, const int32_t* labels, float* loss,
-                              float* correct, bool grad) {
-  cpu::softmax_xent(s, logits, labels, loss, correct, grad);
-}
-
-void CpuBackend::render_sprites(const uint8_t* masks, const int32_t* index,
-                                const int64_t* batches_done, int64_t period, int64_t n,
-                                float* images, int32_t* labels) {
-  cpu::render_sprites(masks, index, batches_done, period, n, images, labels);
-}
-
-void CpuBackend::adam(int64_t n, float* param, const float* grad, float* m, float* v,
-                      const AdamParams& a, const int64_t* step) {
-  AdamParams at = a;
-  if (step) at.step = *step;
-  cpu::adam(n, param, grad, m, v, at);
-}
+// The twin ops are the kernels' CPU twins as they are.
+#define XENT_CPU_FORWARD(R, NAME, PARAMS, ARGS) \
+  R CpuBackend::NAME PARAMS { return cpu::NAME ARGS; }
+XENT_TWIN_OPS(XENT_CPU_FORWARD)
+#undef XENT_CPU_FORWARD
 
 void CpuBackend::sample_latents(const std::vector<DgpParams>& params,
                                 const std::vector<uint64_t>& seeds, const float* centres,
@@ -102,6 +57,8 @@ void CpuBackend::mixing_forward(int K, int layers, int d, const float* weights, 
   for (int64_t k = 0; k < K; ++k)
     xent::mixing_forward(weights + k * per, layers, d, z + k * n * d, n, x + k * n * d);
 }
+
+void CpuBackend::increment(int64_t* counter) { ++*counter; }
 
 ProbeResult CpuBackend::probe(const float* features, int64_t n, int p, const float* targets, int q,
                               double split, double scale) {

@@ -55,6 +55,100 @@ struct AdamParams {
   int64_t step = 1;  // 1-based step number, for the bias corrections
 };
 
+// The op set, declared once here for every backend: X(return type, name, (parameters),
+// (arguments)). Backend declares each pure virtual, each backend class declares it with
+// XENT_OVERRIDE_OPS and defines it in its own files. XENT_TWIN_OPS are the ops whose CPU
+// backend is exactly the CPU twin of the kernel, cpu::<name> (host/cpu/<op>.cpp), declared by
+// the same list; the CPU backend implements XENT_OWN_OPS itself.
+//
+// linear_forward: y = x W^T + b. x [K][rows][in], W [K][out][in], b [K][out] or null,
+//   y [K][rows][out].
+// linear_backward: dx = dy W (skipped when dx is null), dW = dy^T x, db = column sums of dy
+//   (skipped when null).
+// batchnorm_act_forward_train: a = LeakyReLU(gamma * (h - mean) * rstd + beta) with batch
+//   statistics; saves mean and rstd [K][width] for the backward pass and updates the running
+//   statistics (running variance uses the unbiased batch variance, as PyTorch does).
+// batchnorm_act_forward_eval: the same with the running statistics.
+// batchnorm_act_backward: gradients of the training-mode forward: dh from da; dgamma and dbeta
+//   [K][width].
+// normalize_rows_forward: y = x / ||x|| per row ([K * rows][width]); norms [K * rows] saved
+//   (may be null). y may alias x. normalize_rows_backward: its gradient.
+// softmax_xent: mean softmax cross-entropy per replica, loss [K]. When grad is true the logits
+//   are overwritten by d(loss)/d(logits) = (softmax - onehot) / rows. correct [K] (may be null)
+//   receives the number of rows whose arg-max is the label (as a float).
+// render_sprites: dSprites images (include/xent/dsprites.h) from the sprite masks
+//   [kSprites][kCanvas][kCanvas] (bytes 0/1): images [n][kPixels] row r is image number
+//   index[first + r], with first = (*batches_done % period) * n, or 0 when batches_done is
+//   null; labels [n] (may be null) its shape. A population renders K * n rows from an index
+//   list laid out to match.
+// adam: one Adam step (PyTorch semantics, no weight decay) over n parameters. When `step`
+//   (backend memory) is given, the bias corrections use *step instead of a.step.
+// sample_latents: the DGP for K replicas: params[k], seeds[k], centres [K][clusters][d] (all
+//   replicas share the shape). Sample j is drawn from stream first + j, plus *batches_done * n
+//   when batches_done (backend memory) is given. z [K][n][d], labels [K][n], cluster [K][n]
+//   (may be null).
+// mixing_forward: x = g(z) per replica; weights [K][layers][d][d].
+// increment: ++*counter, in stream order (a counter in backend memory that recorded steps read).
+// probe: the linear probe of one replica's features [n][p] against targets [n][q].
+#define XENT_TWIN_OPS(X)                                                                           \
+  X(void, linear_forward,                                                                          \
+    (const LinearShape& s, const float* x, const float* w, const float* b, float* y),              \
+    (s, x, w, b, y))                                                                               \
+  X(void, linear_backward,                                                                         \
+    (const LinearShape& s, const float* x, const float* w, const float* dy, float* dx, float* dw,  \
+     float* db),                                                                                   \
+    (s, x, w, dy, dx, dw, db))                                                                     \
+  X(void, batchnorm_act_forward_train,                                                             \
+    (const BatchNormShape& s, const float* h, const float* gamma, const float* beta, float* a,     \
+     float* mean, float* rstd, float* running_mean, float* running_var),                           \
+    (s, h, gamma, beta, a, mean, rstd, running_mean, running_var))                                 \
+  X(void, batchnorm_act_forward_eval,                                                              \
+    (const BatchNormShape& s, const float* h, const float* gamma, const float* beta,               \
+     const float* running_mean, const float* running_var, float* a),                               \
+    (s, h, gamma, beta, running_mean, running_var, a))                                             \
+  X(void, batchnorm_act_backward,                                                                  \
+    (const BatchNormShape& s, const float* h, const float* a, const float* gamma,                  \
+     const float* mean, const float* rstd, const float* da, float* dh, float* dgamma,              \
+     float* dbeta),                                                                                \
+    (s, h, a, gamma, mean, rstd, da, dh, dgamma, dbeta))                                           \
+  X(void, normalize_rows_forward,                                                                  \
+    (int64_t rows, int width, const float* x, float* y, float* norms), (rows, width, x, y, norms)) \
+  X(void, normalize_rows_backward,                                                                 \
+    (int64_t rows, int width, const float* y, const float* norms, const float* dy, float* dx),     \
+    (rows, width, y, norms, dy, dx))                                                               \
+  X(void, softmax_xent,                                                                            \
+    (const XentShape& s, float* logits, const int32_t* labels, float* loss, float* correct,        \
+     bool grad),                                                                                   \
+    (s, logits, labels, loss, correct, grad))                                                      \
+  X(void, render_sprites,                                                                          \
+    (const uint8_t* masks, const int32_t* index, const int64_t* batches_done, int64_t period,      \
+     int64_t n, float* images, int32_t* labels),                                                   \
+    (masks, index, batches_done, period, n, images, labels))                                       \
+  X(void, adam,                                                                                    \
+    (int64_t n, float* param, const float* grad, float* m, float* v, const AdamParams& a,          \
+     const int64_t* step),                                                                         \
+    (n, param, grad, m, v, a, step))
+
+#define XENT_OWN_OPS(X)                                                                     \
+  X(void, sample_latents,                                                                   \
+    (const std::vector<DgpParams>& params, const std::vector<uint64_t>& seeds,              \
+     const float* centres, RngPurpose purpose, uint64_t first, const int64_t* batches_done, \
+     int64_t n, float* z, int32_t* labels, int32_t* cluster),                               \
+    (params, seeds, centres, purpose, first, batches_done, n, z, labels, cluster))          \
+  X(void, mixing_forward,                                                                   \
+    (int K, int layers, int d, const float* weights, const float* z, int64_t n, float* x),  \
+    (K, layers, d, weights, z, n, x))                                                       \
+  X(void, increment, (int64_t * counter), (counter))                                        \
+  X(ProbeResult, probe,                                                                     \
+    (const float* features, int64_t n, int p, const float* targets, int q, double split,    \
+     double scale),                                                                         \
+    (features, n, p, targets, q, split, scale))
+
+#define XENT_PURE_VIRTUAL_OP(R, NAME, PARAMS, ARGS) virtual R NAME PARAMS = 0;
+#define XENT_OVERRIDE_OP(R, NAME, PARAMS, ARGS) R NAME PARAMS override;
+// In a backend class: the declarations of every op.
+#define XENT_OVERRIDE_OPS XENT_TWIN_OPS(XENT_OVERRIDE_OP) XENT_OWN_OPS(XENT_OVERRIDE_OP)
+
 class Backend {
  public:
   virtual ~Backend() = default;
@@ -69,66 +163,8 @@ class Backend {
   // Copy within backend memory.
   virtual void copy(void* dst, const void* src, size_t bytes) = 0;
 
-  // y = x W^T + b.  x [K][rows][in], W [K][out][in], b [K][out] or null, y [K][rows][out].
-  virtual void linear_forward(const LinearShape& s, const float* x, const float* w, const float* b,
-                              float* y) = 0;
-  // dx = dy W (skipped when dx is null), dW = dy^T x, db = column sums of dy (skipped when null).
-  virtual void linear_backward(const LinearShape& s, const float* x, const float* w,
-                               const float* dy, float* dx, float* dw, float* db) = 0;
-
-  // Training mode: a = LeakyReLU(gamma * (h - mean) * rstd + beta) with batch statistics;
-  // saves mean and rstd [K][width] for the backward pass and updates the running statistics
-  // (running variance uses the unbiased batch variance, as PyTorch does).
-  virtual void batchnorm_act_forward_train(const BatchNormShape& s, const float* h,
-                                           const float* gamma, const float* beta, float* a,
-                                           float* mean, float* rstd, float* running_mean,
-                                           float* running_var) = 0;
-  // Evaluation mode: the running statistics normalise.
-  virtual void batchnorm_act_forward_eval(const BatchNormShape& s, const float* h,
-                                          const float* gamma, const float* beta,
-                                          const float* running_mean, const float* running_var,
-                                          float* a) = 0;
-  // Gradients of the training-mode forward: dh from da; dgamma and dbeta [K][width].
-  virtual void batchnorm_act_backward(const BatchNormShape& s, const float* h, const float* a,
-                                      const float* gamma, const float* mean, const float* rstd,
-                                      const float* da, float* dh, float* dgamma, float* dbeta) = 0;
-
-  // y = x / ||x|| per row ([K * rows][width]); norms [K * rows] saved. y may alias x.
-  virtual void normalize_rows_forward(int64_t rows, int width, const float* x, float* y,
-                                      float* norms) = 0;
-  virtual void normalize_rows_backward(int64_t rows, int width, const float* y, const float* norms,
-                                       const float* dy, float* dx) = 0;
-
-  // Mean softmax cross-entropy per replica, loss [K]. When grad is true the logits are
-  // overwritten by d(loss)/d(logits) = (softmax - onehot) / rows. correct [K] (may be null)
-  // receives the number of rows whose arg-max is the label (as a float).
-  virtual void softmax_xent(const XentShape& s, float* logits, const int32_t* labels, float* loss,
-                            float* correct, bool grad) = 0;
-
-  // One Adam step (PyTorch semantics, no weight decay) over n parameters. When `step` (backend
-  // memory) is given, the bias corrections use *step instead of a.step.
-  virtual void adam(int64_t n, float* param, const float* grad, float* m, float* v,
-                    const AdamParams& a, const int64_t* step) = 0;
-
-  // The DGP for K replicas: params[k], seeds[k], centres [K][clusters][d] (all replicas share
-  // the shape). Sample j is drawn from stream first + j, plus *batches_done * n when
-  // batches_done (backend memory) is given. z [K][n][d], labels [K][n], cluster [K][n] (may be
-  // null).
-  virtual void sample_latents(const std::vector<DgpParams>& params,
-                              const std::vector<uint64_t>& seeds, const float* centres,
-                              RngPurpose purpose, uint64_t first, const int64_t* batches_done,
-                              int64_t n, float* z, int32_t* labels, int32_t* cluster) = 0;
-
-  // dSprites images (include/xent/dsprites.h) from the sprite masks [kSprites][kCanvas][kCanvas]
-  // (bytes 0/1): images [n][kPixels] row r is image number index[first + r], with first =
-  // (*batches_done % period) * n, or 0 when batches_done is null; labels [n] (may be null) its
-  // shape. A population renders K * n rows from an index list laid out to match.
-  virtual void render_sprites(const uint8_t* masks, const int32_t* index,
-                              const int64_t* batches_done, int64_t period, int64_t n, float* images,
-                              int32_t* labels) = 0;
-
-  // ++*counter, in stream order (a counter in backend memory that recorded steps read).
-  virtual void increment(int64_t* counter) = 0;
+  XENT_TWIN_OPS(XENT_PURE_VIRTUAL_OP)
+  XENT_OWN_OPS(XENT_PURE_VIRTUAL_OP)
 
   // A recording of one training step: the backend calls made by `record`, which the caller
   // runs once per step. A backend may record them once and replay the recording (the CUDA
@@ -137,13 +173,6 @@ class Backend {
   // counters above). The recording belongs to the caller and ends with it: no other owner's
   // buffers are ever replayed.
   virtual std::unique_ptr<StepRecording> record_step(std::function<void()> record);
-  // x = g(z) per replica; weights [K][layers][d][d].
-  virtual void mixing_forward(int K, int layers, int d, const float* weights, const float* z,
-                              int64_t n, float* x) = 0;
-
-  // Linear probe of one replica's features [n][p] against targets [n][q].
-  virtual ProbeResult probe(const float* features, int64_t n, int p, const float* targets, int q,
-                            double split, double scale) = 0;
 };
 
 struct BackendOptions {
