@@ -8,10 +8,11 @@
 // in a fixed order inside one block per 32 columns.
 #include "compat.cuh"
 //
-#include <algorithm>
 #include <cstdint>
+#include <string>
 
 #include "check.cuh"
+#include "grid.cuh"
 #include "linear.h"
 
 namespace xent::kernels {
@@ -204,9 +205,7 @@ void linear_backward(const LinearShape& s, const float* x, const float* w, const
 void linear_add_bias(const LinearShape& s, const float* b, float* y, cudaStream_t stream) {
   const int64_t per_replica = s.rows * s.out, total = per_replica * s.K;
   if (total <= 0) return;
-  // Enough blocks to fill an H200 (132 SMs, 8 blocks of 256 each) and no more.
-  const int64_t blocks = std::min<int64_t>((total + kThreads - 1) / kThreads, 132 * 8);
-  launch(add_bias, dim3(static_cast<unsigned>(blocks)), dim3(kThreads), 0, stream)(
+  launch(add_bias, dim3(stride_blocks(total, kThreads)), dim3(kThreads), 0, stream)(
       total, per_replica, s.out, b, y);
   check_launch("linear_add_bias");
 }
