@@ -348,8 +348,7 @@ void dgp_section(Context& c) {
   const int64_t n = 1024;
   const xent::DgpParams p;
   std::vector<xent::kernels::LatentReplica> hr;
-  for (int k = 0; k < K; ++k)
-    hr.push_back(xent::kernels::latent_replica(p, static_cast<uint64_t>(k)));
+  for (int k = 0; k < K; ++k) hr.push_back(xent::cuda::latent_replica(p, static_cast<uint64_t>(k)));
   xent::kernels::LatentReplica* replicas = nullptr;
   CHECK(cudaMalloc(&replicas, hr.size() * sizeof(hr[0])));
   CHECK(cudaMemcpy(replicas, hr.data(), hr.size() * sizeof(hr[0]), cudaMemcpyHostToDevice));
