@@ -9,10 +9,11 @@
 // effective bandwidth that two implementations of one op share.
 //
 // Sections: the kernels one by one; the fused softmax cross-entropy against an unfused
-// softmax-then-CE pair (written below); an encoder layer as the backend runs it (cuBLAS GEMM,
-// bias, fused BatchNorm + LeakyReLU) against plain cuBLAS with separate bias, BatchNorm and
-// activation kernels; whole training steps of the base presets replayed as a CUDA graph
-// against launched op by op.
+// softmax-then-CE pair (written below); the linear layer's products through cuBLAS, as the
+// backend runs them, against the tiled SGEMM of bench/tiled_sgemm.cu; an encoder layer as the
+// backend runs it (cuBLAS GEMM, bias, fused BatchNorm + LeakyReLU) against plain cuBLAS with
+// separate bias, BatchNorm and activation kernels; whole training steps of the base presets
+// replayed as a CUDA graph against launched op by op.
 #include <cublas_v2.h>
 #include <cuda_runtime.h>
 
@@ -28,11 +29,11 @@
 #include <string>
 #include <vector>
 
+#include "bench/tiled_sgemm.h"
 #include "cuda/cuda_backend.h"
 #include "kernels/adam.h"
 #include "kernels/batchnorm.h"
 #include "kernels/latents.h"
-#include "kernels/linear.h"
 #include "kernels/mixing.h"
 #include "kernels/softmax_xent.h"
 #include "kernels/sprites.h"
@@ -288,18 +289,18 @@ void linear_section(Context& c) {
     // backward reads x, W and dy and writes dx and dW
     const double back_bytes = 4.0 * static_cast<double>(2 * nx + 2 * nw + ny);
     const std::string shape = dims({s.K, s.rows, s.in, s.out});
-    c.rows.push_back(
-        {"linear", "forward, own SGEMM + bias (kernels/linear.cu)", shape, c.timer.time([&] {
-           xent::kernels::linear_forward(s, x.get(), w.get(), b.get(), y.get(), c.stream);
-         }),
-         bytes, flops, 0, ""});
+    c.rows.push_back({"linear", "forward, bench's tiled SGEMM + bias", shape, c.timer.time([&] {
+                        xent::bench::tiled_linear_forward(s, x.get(), w.get(), b.get(), y.get(),
+                                                          c.stream);
+                      }),
+                      bytes, flops, 0, ""});
     c.rows.push_back({"linear", "forward, cuBLAS + bias kernel (backend)", shape, c.timer.time([&] {
                         c.backend.linear_forward(s, x.get(), w.get(), b.get(), y.get());
                       }),
                       bytes, flops, 0, ""});
-    c.rows.push_back({"linear", "backward, own SGEMM (kernels/linear.cu)", shape, c.timer.time([&] {
-                        xent::kernels::linear_backward(s, x.get(), w.get(), y.get(), dx.get(),
-                                                       dw.get(), db.get(), c.stream);
+    c.rows.push_back({"linear", "backward, bench's tiled SGEMM", shape, c.timer.time([&] {
+                        xent::bench::tiled_linear_backward(s, x.get(), w.get(), y.get(), dx.get(),
+                                                           dw.get(), db.get(), c.stream);
                       }),
                       back_bytes, 2 * flops, 0, ""});
     c.rows.push_back({"linear", "backward, cuBLAS (backend)", shape, c.timer.time([&] {
@@ -347,8 +348,7 @@ void dgp_section(Context& c) {
   const int64_t n = 1024;
   const xent::DgpParams p;
   std::vector<xent::kernels::LatentReplica> hr;
-  for (int k = 0; k < K; ++k)
-    hr.push_back(xent::kernels::latent_replica(p, static_cast<uint64_t>(k)));
+  for (int k = 0; k < K; ++k) hr.push_back(xent::cuda::latent_replica(p, static_cast<uint64_t>(k)));
   xent::kernels::LatentReplica* replicas = nullptr;
   CHECK(cudaMalloc(&replicas, hr.size() * sizeof(hr[0])));
   CHECK(cudaMemcpy(replicas, hr.data(), hr.size() * sizeof(hr[0]), cudaMemcpyHostToDevice));

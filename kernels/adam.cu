@@ -6,6 +6,7 @@
 
 #include "adam.h"
 #include "check.cuh"
+#include "grid.cuh"
 
 namespace xent::kernels {
 namespace {
@@ -71,13 +72,10 @@ void adam(int64_t n, float* param, const float* grad, float* m, float* v, const 
   s.eps = a.eps;
   bias_corrections(s, a.step);
   constexpr int kThreads = 256;
-  // Enough blocks to fill an H200 (132 SMs, 8 blocks of 256 each) and no more.
-  constexpr int64_t kMaxBlocks = 132 * 8;
   const bool vec = aligned16(param) && aligned16(grad) && aligned16(m) && aligned16(v);
   const int64_t n4 = vec ? n / 4 : 0;
   if (n4 > 0) {
-    const int64_t blocks = std::min((n4 + kThreads - 1) / kThreads, kMaxBlocks);
-    launch(adam_vec4, dim3(static_cast<unsigned>(blocks)), dim3(kThreads), 0, stream)(
+    launch(adam_vec4, dim3(stride_blocks(n4, kThreads)), dim3(kThreads), 0, stream)(
         n4, reinterpret_cast<float4*>(param), reinterpret_cast<const float4*>(grad),
         reinterpret_cast<float4*>(m), reinterpret_cast<float4*>(v), s, step);
     check_launch("adam_vec4");
@@ -85,8 +83,7 @@ void adam(int64_t n, float* param, const float* grad, float* m, float* v, const 
   const int64_t tail = n - 4 * n4;
   if (tail > 0) {
     const int64_t off = 4 * n4;
-    const int64_t blocks = std::min((tail + kThreads - 1) / kThreads, kMaxBlocks);
-    launch(adam_scalar, dim3(static_cast<unsigned>(blocks)), dim3(kThreads), 0, stream)(
+    launch(adam_scalar, dim3(stride_blocks(tail, kThreads)), dim3(kThreads), 0, stream)(
         tail, param + off, grad + off, m + off, v + off, s, step);
     check_launch("adam_scalar");
   }

@@ -4,9 +4,14 @@
 #pragma once
 #include <string>
 
+#include "api.h"
 #include "xent/error.h"
 
 namespace xent::kernels {
+// The build's own namespace (api.h): the nvcc and the emulated copies of this inline function
+// call different runtimes, and one binary (xent_tests) links both, which would otherwise keep one
+// copy for both builds' launchers.
+inline namespace XENT_KERNELS_ABI {
 
 // After a launch: reports a bad configuration (grid, block, shared memory) at once. Errors
 // inside the kernel surface at the next synchronising call, as CUDA reports them.
@@ -17,4 +22,5 @@ inline void check_launch(const char* kernel) {
                       " (" + cudaGetErrorString(e) + ")");
 }
 
+}  // namespace XENT_KERNELS_ABI
 }  // namespace xent::kernels

@@ -1,6 +1,8 @@
 // The DGP's draws (DESIGN.md section 1) for K replicas: one thread per cluster centre or per
 // sample, each consuming its own Philox stream through cuRAND in exactly the order that
-// host/cpu/latents.cpp specifies in its header comment, with the same double arithmetic on top.
+// host/dgp/centres.cpp (centres) and host/cpu/latents.cpp (samples) specify in their header
+// comments, with the same double arithmetic on top. What depends only on DgpParams arrives
+// checked and computed, as LatentReplica (latents.h).
 //
 // d is a runtime value (config allows up to 4096), so a thread keeps no per-coordinate array:
 // wherever the CPU stores a vector of d draws and passes over it again, the kernel saves the
@@ -206,38 +208,6 @@ void check_replicas(int K, const char* op) {
 }  // namespace
 
 inline namespace XENT_KERNELS_ABI {
-
-LatentReplica latent_replica(const DgpParams& p, uint64_t seed) {
-  // The checks of host/cpu/latents.cpp, so that both backends reject the same configurations.
-  if (p.d < 2)
-    throw InputError("dgp: latent dimension d must be at least 2, got " + std::to_string(p.d));
-  if (p.clusters < 1)
-    throw InputError("dgp: clusters must be at least 1, got " + std::to_string(p.clusters));
-  if (!(p.kappa > 0.0) || !std::isfinite(p.kappa))
-    throw InputError("dgp: kappa must be positive and finite, got " + std::to_string(p.kappa));
-  if (!(p.centre_scale >= 0.0) || !std::isfinite(p.centre_scale))
-    throw InputError("dgp: centre_scale must be non-negative and finite, got " +
-                     std::to_string(p.centre_scale));
-  if (p.instances < 1 || p.instances > std::numeric_limits<int32_t>::max())
-    throw InputError("dgp: instances must be in [1, 2^31), got " + std::to_string(p.instances));
-
-  LatentReplica r{};
-  r.seed = seed;
-  r.diet = p.labels == LabelMode::Diet;
-  r.label_range = static_cast<uint32_t>(r.diet ? p.instances : p.clusters);
-  r.centres = p.centres;
-  r.conditional = p.conditional;
-  r.centre_scale = p.centre_scale;
-  r.noise_scale = p.kappa / 10.0;
-  // The CPU's Wood constructor, expression for expression, evaluated on the host.
-  r.kappa = p.kappa;
-  r.dm1 = p.d - 1;
-  r.b = r.dm1 / (2.0 * r.kappa + std::sqrt(4.0 * r.kappa * r.kappa + r.dm1 * r.dm1));
-  r.x0 = (1.0 - r.b) / (1.0 + r.b);
-  r.c = r.kappa * r.x0 + r.dm1 * std::log(4.0 * r.b / ((1.0 + r.b) * (1.0 + r.b)));
-  r.a = 0.5 * r.dm1;
-  return r;
-}
 
 void draw_centres(int K, int d, int clusters, const LatentReplica* replicas, float* centres,
                   cudaStream_t stream) {

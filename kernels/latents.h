@@ -1,6 +1,6 @@
 // The DGP's random draws on the device: cluster centres and latent samples for K replicas in one
-// launch each, reproducing xent::draw_centres and xent::sample_latents (host/cpu/latents.cpp)
-// draw for draw.
+// launch each, reproducing xent::draw_centres (host/dgp/centres.cpp) and xent::sample_latents
+// (host/cpu/latents.cpp) draw for draw.
 #pragma once
 #include "api.h"
 
@@ -8,8 +8,9 @@ namespace xent::kernels {
 inline namespace XENT_KERNELS_ABI {
 
 // One replica's DGP as the kernels read it: its seed and the constants that depend only on
-// DgpParams, computed on the host by latent_replica() with the CPU reference's expressions (so
-// they are the same bits on every target). Plain data: an array of them lives in device memory.
+// DgpParams, checked and computed on the host by xent::cuda::latent_replica
+// (host/cuda/cuda_backend.h) with the CPU sampler's own check and Wood constants, so they are
+// the same bits on every target. Plain data: an array of them lives in device memory.
 struct LatentReplica {
   uint64_t seed;
   uint32_t label_range;  // M of the label draw: clusters (supervised) or instances (DIET)
@@ -21,9 +22,6 @@ struct LatentReplica {
   // Wood (1994) for vMF(kappa) on S^(d-1): kappa, d - 1, b, x0, c and the Beta shape a.
   double kappa, dm1, b, x0, c, a;
 };
-
-// Validates p as the CPU reference does (throws xent::InputError on the same inputs).
-LatentReplica latent_replica(const DgpParams& p, uint64_t seed);
 
 // draw_centres for K replicas sharing d and clusters: centres [K][clusters][d].
 // `replicas` is a DEVICE pointer to K LatentReplica, which the caller uploads once (the kernels

@@ -4,9 +4,8 @@
 // of idling most of its lanes. A butterfly within the group reduces in a fixed order.
 #include "compat.cuh"
 //
-#include <algorithm>
-
 #include "check.cuh"
+#include "grid.cuh"
 #include "normalize.h"
 #include "reduce.cuh"
 
@@ -14,7 +13,6 @@ namespace xent::kernels {
 namespace {
 
 constexpr int kThreads = 256;
-constexpr int64_t kMaxBlocks = 132 * 8;  // fills an H200; the kernels loop beyond it
 
 // Sum over the `group` lanes (a power of two) that share a row; every lane gets the total,
 // bit for bit the same (each pairwise add is commutative). The whole warp must call it.
@@ -83,10 +81,9 @@ int lane_group(int width) {
   return group;
 }
 
-unsigned blocks(int64_t rows, int group) {
-  const int64_t rows_per_block = kThreads / group;
-  return static_cast<unsigned>(std::min((rows + rows_per_block - 1) / rows_per_block, kMaxBlocks));
-}
+// The kernels loop beyond one wave of the device; a row is one lane group's work wherever it
+// lands, so the grid size changes no bits.
+unsigned blocks(int64_t rows, int group) { return stride_blocks(rows, kThreads / group); }
 
 }  // namespace
 

@@ -6,13 +6,18 @@
 #include <algorithm>
 
 #include "check.cuh"
+#include "grid.cuh"
 #include "probe.h"
 #include "reduce.cuh"
 
 namespace xent::kernels {
 namespace {
 
-// Enough blocks to give each of an H200's 132 SMs a few; more chunks only lengthen pass two.
+// Blocks the first passes aim for: enough to give each of an H200's 132 SMs a few; more chunks
+// only lengthen pass two. A fixed number, not the device's SM count (kernels/grid.cuh): the
+// chunks set the order in which every sum is added up, so a fixed target keeps the bits a
+// function of the shapes alone on every device, and the scratch sizes below need no device. A
+// device with more SMs runs the probe (once per evaluation) slightly short of full.
 constexpr int64_t kTargetBlocks = 132 * 4;
 constexpr int kThreads = 256;
 
@@ -42,9 +47,8 @@ int64_t blocks_bound(int64_t rows, int64_t step, int64_t other_blocks) {
   return std::min(other_blocks * steps, kTargetBlocks + other_blocks);
 }
 
-unsigned elementwise_blocks(int64_t total) {
-  return static_cast<unsigned>(std::min<int64_t>((total + kThreads - 1) / kThreads, 132 * 8));
-}
+// The finishing kernels: one thread per output, in a grid-stride loop.
+unsigned elementwise_blocks(int64_t total) { return stride_blocks(total, kThreads); }
 
 __device__ __forceinline__ int64_t chunk_end(int64_t r0, int64_t rows, int64_t end) {
   return r0 + rows < end ? r0 + rows : end;

@@ -1,4 +1,4 @@
-// kernels/latents.cu against the CPU reference: xent::draw_centres and
+// kernels/latents.cu against the CPU reference: xent::draw_centres (host/dgp/centres.cpp) and
 // CpuBackend::sample_latents (host/cpu/latents.cpp).
 //
 // Tolerances (see the header comment of kernels/latents.cu for the reasons):
@@ -25,6 +25,7 @@
 #include <vector>
 
 #include "cpu/cpu_backend.h"
+#include "cuda/cuda_backend.h"
 #include "kernels/latents.h"
 #include "xent/dgp.h"
 #include "xent/error.h"
@@ -58,7 +59,7 @@ struct Case {
 std::vector<LatentReplica> replicas_of(const Case& c) {
   std::vector<LatentReplica> r;
   for (size_t k = 0; k < c.params.size(); ++k)
-    r.push_back(xent::kernels::latent_replica(c.params[k], c.seeds[k]));
+    r.push_back(xent::cuda::latent_replica(c.params[k], c.seeds[k]));
   return r;
 }
 
@@ -278,7 +279,7 @@ TEST(LatentsKernel, ReplicaRejectsWhatTheCpuRejects) {
   DgpParams bad_scale = params(3, 5, 10.0, Conditional::VonMisesFisher);
   bad_scale.centre_scale = -1.0;
   for (const DgpParams& p : {bad_d, bad_kappa, bad_clusters, bad_instances, bad_scale}) {
-    EXPECT_THROW(xent::kernels::latent_replica(p, 0), xent::InputError);
+    EXPECT_THROW(xent::cuda::latent_replica(p, 0), xent::InputError);
     EXPECT_THROW(xent::draw_centres(p, 0), xent::InputError);
   }
 }

@@ -1,5 +1,6 @@
-// The mixing MLP (host/cpu/mixing.cpp): condition numbers, the rejection scheme recomputed from
-// its specification, column norms, and forward / inverse round trips.
+// The mixing MLP (host/dgp/mixing.cpp, its CPU forward host/cpu/mixing.cpp): condition numbers,
+// the rejection scheme recomputed from its specification, column norms, and forward / inverse
+// round trips.
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -16,7 +17,7 @@ namespace {
 
 using xent::DgpParams;
 
-// Candidate a of the specification in mixing.cpp, written out independently: uniforms in
+// Candidate a of the specification in host/dgp/mixing.cpp, written out independently: uniforms in
 // row-major order, 2u - 1, columns normalised in double, rounded to float.
 std::vector<float> candidate(uint64_t seed, uint64_t a, int d) {
   xent::Philox rng(seed, xent::rng_stream(xent::RngPurpose::Mixing, a), 0);

@@ -1,20 +1,16 @@
-// Cluster centres and latent samples of the synthetic DGP (DESIGN.md section 1).
+// Latent samples of the synthetic DGP (DESIGN.md section 1): the CPU twin of kernels/latents.cu.
+// The centres they are drawn around are host/dgp/centres.cpp's.
 //
 // The draws are specified by the order in which they consume one Philox stream, so that a CUDA
 // kernel calling curand_init(seed, stream, 0) with curand() / curand_uniform() /
 // curand_normal() in the same order reproduces them (normals to ~1e-6, see philox.h). The
 // arithmetic on top of the draws is done in double here and rounded to float at the end.
 //
-// Centre c, stream rng_stream(Centres, c):
-//   Uniform:        repeat { d normals } until their norm is > 0; normalise.
-//   Laplace/Normal: repeat { x = e1 + centre_scale * (d Laplace via laplace_from_uniform(uniform())
-//                   or d normals) } until |x| > 0; normalise.
 // Sample j, stream rng_stream(purpose, first + j):
 //   1. one u32 t; k = (uint64(t) * M) >> 32 with M = clusters (supervised: label = cluster = k)
 //      or M = instances (DIET: label = k, cluster = k % clusters).
 //   2. mu = centre[cluster] (renormalised in double).
-//   vMF (Wood 1994), with b = (d-1) / (2 kappa + sqrt(4 kappa^2 + (d-1)^2)), x0 = (1-b)/(1+b),
-//   c = kappa x0 + (d-1) log(1 - x0^2), a = (d-1)/2:
+//   vMF (Wood 1994), with the constants b, x0, c, a of dgp::wood (host/dgp/internal.h):
 //     repeat {
 //       s = G1 / (G1 + G2), G1 then G2 ~ Gamma(a) (below);
 //       w = (1 - (1+b) s) / (1 - (1-b) s);  u = uniform();
@@ -33,51 +29,16 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
-#include <limits>
 #include <string>
 #include <vector>
 
+#include "dgp/internal.h"
 #include "xent/dgp.h"
 #include "xent/error.h"
 #include "xent/philox.h"
 
 namespace xent {
 namespace {
-
-void check_params(const DgpParams& p) {
-  if (p.d < 2) {
-    throw InputError("dgp: latent dimension d must be at least 2, got " + std::to_string(p.d));
-  }
-  if (p.clusters < 1) {
-    throw InputError("dgp: clusters must be at least 1, got " + std::to_string(p.clusters));
-  }
-  if (!(p.kappa > 0.0) || !std::isfinite(p.kappa)) {
-    throw InputError("dgp: kappa must be positive and finite, got " + std::to_string(p.kappa));
-  }
-  if (!(p.centre_scale >= 0.0) || !std::isfinite(p.centre_scale)) {
-    throw InputError("dgp: centre_scale must be non-negative and finite, got " +
-                     std::to_string(p.centre_scale));
-  }
-  // Labels are int32 and the index draw maps one u32 onto [0, M), so M must fit in 31 bits.
-  if (p.instances < 1 || p.instances > std::numeric_limits<int32_t>::max()) {
-    throw InputError("dgp: instances must be in [1, 2^31), got " + std::to_string(p.instances));
-  }
-}
-
-double draw_noise(Philox& rng, bool laplace) {
-  return laplace ? laplace_from_uniform(static_cast<double>(rng.uniform()))
-                 : static_cast<double>(rng.normal());
-}
-
-double norm(const std::vector<double>& x) {
-  double ss = 0.0;
-  for (double v : x) ss += v * v;
-  return std::sqrt(ss);
-}
-
-void write_normalised(const std::vector<double>& x, double n, float* out) {
-  for (size_t i = 0; i < x.size(); ++i) out[i] = static_cast<float>(x[i] / n);
-}
 
 double gamma_draw(Philox& rng, double a) {
   if (a < 1.0) {
@@ -97,62 +58,23 @@ double gamma_draw(Philox& rng, double a) {
   }
 }
 
-// Wood's constants depend only on (d, kappa): computed once per call of sample_latents.
-struct Wood {
-  double kappa, dm1, b, x0, c, a;
-  Wood(int d, double k) : kappa(k), dm1(d - 1) {
-    b = dm1 / (2.0 * kappa + std::sqrt(4.0 * kappa * kappa + dm1 * dm1));
-    x0 = (1.0 - b) / (1.0 + b);
-    // 1 - x0^2 = 4b / (1+b)^2 without the cancellation for large kappa.
-    c = kappa * x0 + dm1 * std::log(4.0 * b / ((1.0 + b) * (1.0 + b)));
-    a = 0.5 * dm1;
+// Wood (1994): the component of the sample along mu.
+double draw_w(Philox& rng, const dgp::Wood& wood) {
+  for (;;) {
+    const double g1 = gamma_draw(rng, wood.a);
+    const double g2 = gamma_draw(rng, wood.a);
+    const double s = g1 / (g1 + g2);
+    const double w = (1.0 - (1.0 + wood.b) * s) / (1.0 - (1.0 - wood.b) * s);
+    const double u = static_cast<double>(rng.uniform());
+    if (wood.kappa * w + wood.dm1 * std::log(1.0 - wood.x0 * w) - wood.c >= std::log(u)) return w;
   }
-
-  double draw_w(Philox& rng) const {
-    for (;;) {
-      const double g1 = gamma_draw(rng, a);
-      const double g2 = gamma_draw(rng, a);
-      const double s = g1 / (g1 + g2);
-      const double w = (1.0 - (1.0 + b) * s) / (1.0 - (1.0 - b) * s);
-      const double u = static_cast<double>(rng.uniform());
-      if (kappa * w + dm1 * std::log(1.0 - x0 * w) - c >= std::log(u)) return w;
-    }
-  }
-};
+}
 
 }  // namespace
 
-std::vector<float> draw_centres(const DgpParams& p, uint64_t seed) {
-  check_params(p);
-  const size_t d = static_cast<size_t>(p.d);
-  std::vector<float> out(static_cast<size_t>(p.clusters) * d);
-  std::vector<double> x(d);
-  for (int c = 0; c < p.clusters; ++c) {
-    Philox rng(seed, rng_stream(RngPurpose::Centres, static_cast<uint64_t>(c)), 0);
-    double n = 0.0;
-    do {
-      for (size_t i = 0; i < d; ++i) {
-        switch (p.centres) {
-          case CentreDist::Uniform:
-            x[i] = static_cast<double>(rng.normal());
-            break;
-          case CentreDist::Laplace:
-          case CentreDist::Normal:
-            x[i] = (i == 0 ? 1.0 : 0.0) +
-                   p.centre_scale * draw_noise(rng, p.centres == CentreDist::Laplace);
-            break;
-        }
-      }
-      n = norm(x);
-    } while (!(n > 0.0));
-    write_normalised(x, n, out.data() + static_cast<size_t>(c) * d);
-  }
-  return out;
-}
-
 void sample_latents(const DgpParams& p, const float* centres, uint64_t seed, RngPurpose purpose,
                     uint64_t first, int64_t n, float* z, int32_t* labels, int32_t* cluster) {
-  check_params(p);
+  dgp::check_sampling(p);
   if (n < 0) throw InputError("sample_latents: negative sample count " + std::to_string(n));
   if (n == 0) return;
   if (centres == nullptr || z == nullptr || labels == nullptr) {
@@ -161,7 +83,8 @@ void sample_latents(const DgpParams& p, const float* centres, uint64_t seed, Rng
   const size_t d = static_cast<size_t>(p.d);
   const bool diet = p.labels == LabelMode::Diet;
   const uint64_t m = static_cast<uint64_t>(diet ? p.instances : p.clusters);
-  const Wood wood(p.d, p.kappa);
+  // Wood's constants depend only on (d, kappa): computed once per call.
+  const dgp::Wood wood = dgp::wood(p.d, p.kappa);
   const double noise_scale = p.kappa / 10.0;
   std::vector<double> mu(d), x(d);
 
@@ -175,7 +98,7 @@ void sample_latents(const DgpParams& p, const float* centres, uint64_t seed, Rng
 
     const float* c = centres + static_cast<size_t>(cl) * d;
     for (size_t i = 0; i < d; ++i) mu[i] = static_cast<double>(c[i]);
-    const double mu_norm = norm(mu);
+    const double mu_norm = dgp::norm(mu);
     if (!(mu_norm > 0.0) || !std::isfinite(mu_norm)) {
       throw InputError("sample_latents: centre " + std::to_string(cl) + " is zero or not finite");
     }
@@ -183,7 +106,7 @@ void sample_latents(const DgpParams& p, const float* centres, uint64_t seed, Rng
 
     double len = 0.0;
     if (p.conditional == Conditional::VonMisesFisher) {
-      const double w = wood.draw_w(rng);
+      const double w = draw_w(rng, wood);
       double vn = 0.0;
       do {
         double dot = 0.0;
@@ -192,19 +115,19 @@ void sample_latents(const DgpParams& p, const float* centres, uint64_t seed, Rng
           dot += x[i] * mu[i];
         }
         for (size_t i = 0; i < d; ++i) x[i] -= dot * mu[i];
-        vn = norm(x);
+        vn = dgp::norm(x);
       } while (!(vn * vn > 1e-20));
       const double r = std::sqrt(std::max(0.0, 1.0 - w * w)) / vn;
       for (size_t i = 0; i < d; ++i) x[i] = w * mu[i] + r * x[i];
-      len = norm(x);
+      len = dgp::norm(x);
     } else {
       const bool laplace = p.conditional == Conditional::Laplace;
       do {
-        for (size_t i = 0; i < d; ++i) x[i] = mu[i] + noise_scale * draw_noise(rng, laplace);
-        len = norm(x);
+        for (size_t i = 0; i < d; ++i) x[i] = mu[i] + noise_scale * dgp::draw_noise(rng, laplace);
+        len = dgp::norm(x);
       } while (!(len > 0.0));
     }
-    write_normalised(x, len, z + static_cast<size_t>(j) * d);
+    dgp::write_normalised(x, len, z + static_cast<size_t>(j) * d);
   }
 }
 

@@ -8,6 +8,7 @@
 #include <string>
 #include <utility>
 
+#include "dgp/internal.h"
 #include "kernels/adam.h"
 #include "kernels/batchnorm.h"
 #include "kernels/counter.h"
@@ -39,6 +40,26 @@ bool same(const kernels::LatentReplica& a, const kernels::LatentReplica& b) {
 enum Slot : size_t { kSoftmaxRows, kProbe, kSlots };
 
 }  // namespace
+
+kernels::LatentReplica latent_replica(const DgpParams& p, uint64_t seed) {
+  dgp::check_sampling(p);
+  const dgp::Wood wood = dgp::wood(p.d, p.kappa);
+  kernels::LatentReplica r{};
+  r.seed = seed;
+  r.diet = p.labels == LabelMode::Diet;
+  r.label_range = static_cast<uint32_t>(r.diet ? p.instances : p.clusters);
+  r.centres = p.centres;
+  r.conditional = p.conditional;
+  r.centre_scale = p.centre_scale;
+  r.noise_scale = p.kappa / 10.0;
+  r.kappa = wood.kappa;
+  r.dm1 = wood.dm1;
+  r.b = wood.b;
+  r.x0 = wood.x0;
+  r.c = wood.c;
+  r.a = wood.a;
+  return r;
+}
 
 std::string missing_device() {
   int count = 0;
@@ -309,8 +330,7 @@ const kernels::LatentReplica* CudaBackend::replicas(const std::vector<DgpParams>
                                                     const std::vector<uint64_t>& seeds) {
   std::vector<kernels::LatentReplica> want;
   want.reserve(params.size());
-  for (size_t k = 0; k < params.size(); ++k)
-    want.push_back(kernels::latent_replica(params[k], seeds[k]));
+  for (size_t k = 0; k < params.size(); ++k) want.push_back(latent_replica(params[k], seeds[k]));
   const bool unchanged = want.size() == replicas_host_.size() &&
                          std::equal(want.begin(), want.end(), replicas_host_.begin(), same);
   if (!unchanged) {

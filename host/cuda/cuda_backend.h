@@ -27,6 +27,11 @@ struct CudaOptions {
 // Whether a device can run the backend; otherwise why not (for --device auto and error messages).
 std::string missing_device();
 
+// Replica `seed` of p as the latent kernels read it. Throws InputError where the CPU sampler
+// would (the same check, host/dgp/internal.h), and takes Wood's constants from the same
+// function, so that both backends draw with the same bits.
+kernels::LatentReplica latent_replica(const DgpParams& p, uint64_t seed);
+
 class CudaBackend final : public Backend {
  public:
   explicit CudaBackend(const CudaOptions& options = {});

@@ -46,6 +46,10 @@ using detail::format;
 
 constexpr int kDefaultSharedLimit = 48 * 1024;  // without cudaFuncSetAttribute, as on the device
 constexpr int kOptinSharedLimit = 227 * 1024;   // H100/H200 opt-in maximum per block
+// The SM count the emulator reports: an H200's, fixed, not its worker threads. Launchers size
+// grid-stride grids from it (kernels/grid.cuh), so emulated launches get the grids they get on
+// the GPU the kernels are tuned for, on any machine and whatever XENT_SIMT_THREADS says.
+constexpr int kMultiprocessors = 132;
 
 thread_local cudaError_t tls_last_error = cudaSuccess;
 
@@ -511,7 +515,7 @@ cudaError_t cudaGetDeviceProperties(struct cudaDeviceProp* prop, int device) {
   prop->totalConstMem = 65536;
   prop->major = 9;
   prop->minor = 0;
-  prop->multiProcessorCount = xent::simt::worker_threads();
+  prop->multiProcessorCount = xent::simt::kMultiprocessors;
   prop->maxThreadsPerMultiProcessor = 2048;
   prop->unifiedAddressing = 1;
   return cudaSuccess;
@@ -528,7 +532,7 @@ cudaError_t cudaDeviceGetAttribute(int* value, enum cudaDeviceAttr attr, int dev
       *value = 32;
       return cudaSuccess;
     case cudaDevAttrMultiProcessorCount:
-      *value = xent::simt::worker_threads();
+      *value = xent::simt::kMultiprocessors;
       return cudaSuccess;
     case cudaDevAttrMaxSharedMemoryPerBlock:
       *value = xent::simt::kDefaultSharedLimit;

@@ -1,0 +1,319 @@
+// The frozen mixing MLP g (DESIGN.md section 1): its weights, drawn on the host once per
+// replica, and the diagnostics, condition numbers and the inverse. Its forward pass is an op of
+// each backend (host/cpu/mixing.cpp, kernels/mixing.cu).
+//
+// The draw is the reference's construct_invertible_mlp with cond_thresh_ratio = 0: the
+// threshold is the smallest condition number among the first mixing_cond_draws candidates, and
+// every layer is the next candidate at or below it.
+//
+// Candidate a (a = 0, 1, 2, ...) comes from Philox(seed, rng_stream(Mixing, a), 0): d*d uniforms
+// in row-major order, entry = 2u - 1 (in double, so exact), each column divided by its L2 norm
+// (in double), then rounded to float. Its condition number is that of the float matrix, so that
+// anyone recomputing it from the stored weights gets the same number bit for bit.
+//
+// Because the threshold is a minimum over N draws, a later draw beats it with probability
+// 1/(N+1): each layer costs about N more candidates, with a heavy tail (the chance that layer
+// one needs more than k is N/(N+k); four layers need more than 5.3 N with probability 1/2 and
+// more than 39 N with probability 1/10). So most of the time goes into rejecting candidates,
+// which a cheap rigorous lower bound on the condition number does (CondBound) before the exact
+// SVD; the SVD runs a few dozen times per draw_mixing. Measured with d = 20, N = 25000: 1 to 2 s
+// for a typical seed, ~10 us per candidate.
+#include <lapacke.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <limits>
+#include <string>
+#include <vector>
+
+#include "dgp/internal.h"
+#include "xent/dgp.h"
+#include "xent/error.h"
+#include "xent/philox.h"
+
+namespace xent {
+namespace {
+
+// Singular values only (jobu = jobvt = 'N': bidiagonalisation + dqds) with a workspace kept
+// between calls; LAPACKE_dgesvd would allocate it on every call.
+class CondWorkspace {
+ public:
+  double cond(const double* a, int d) {
+    const size_t dd = static_cast<size_t>(d) * static_cast<size_t>(d);
+    if (d != d_) {
+      d_ = d;
+      copy_.resize(dd);
+      s_.resize(static_cast<size_t>(d));
+      double query = 0.0;
+      double dummy = 0.0;
+      LAPACKE_dgesvd_work(LAPACK_COL_MAJOR, 'N', 'N', d, d, copy_.data(), d, s_.data(), &dummy, 1,
+                          &dummy, 1, &query, -1);
+      work_.resize(static_cast<size_t>(std::max(query, 1.0)));
+    }
+    // Read as column-major the row-major matrix is its transpose: same singular values.
+    std::copy(a, a + dd, copy_.begin());
+    const lapack_int info =
+        LAPACKE_dgesvd_work(LAPACK_COL_MAJOR, 'N', 'N', d, d, copy_.data(), d, s_.data(), nullptr,
+                            1, nullptr, 1, work_.data(), static_cast<lapack_int>(work_.size()));
+    if (info != 0) {
+      // dqds did not converge (not seen for finite input): treat the matrix as unusable.
+      return std::numeric_limits<double>::infinity();
+    }
+    const double smax = s_.front();
+    const double smin = s_.back();
+    if (!(smin > 0.0)) return std::numeric_limits<double>::infinity();
+    return smax / smin;
+  }
+
+ private:
+  int d_ = 0;
+  std::vector<double> copy_, s_, work_;
+};
+
+// Fills w (float, the stored weights) and wd (the same values in double) for candidate a.
+void draw_candidate(uint64_t seed, uint64_t a, int d, float* w, double* wd) {
+  Philox rng(seed, rng_stream(RngPurpose::Mixing, a), 0);
+  const size_t n = static_cast<size_t>(d);
+  for (size_t i = 0; i < n * n; ++i) wd[i] = 2.0 * static_cast<double>(rng.uniform()) - 1.0;
+  for (size_t c = 0; c < n; ++c) {
+    double ss = 0.0;
+    for (size_t r = 0; r < n; ++r) ss += wd[r * n + c] * wd[r * n + c];
+    // An all-zero column needs all d uniforms of a column to be exactly 1/2 (each has
+    // probability ~2^-24.6): it gives NaN entries, which condition_number rejects as infinite.
+    const double norm = std::sqrt(ss);
+    for (size_t r = 0; r < n; ++r) {
+      w[r * n + c] = static_cast<float>(wd[r * n + c] / norm);
+      wd[r * n + c] = static_cast<double>(w[r * n + c]);
+    }
+  }
+}
+
+// A cheap lower bound on cond_2(A) = sigma_max / sigma_min, so that most candidates are
+// rejected without an SVD: ||A u|| / ||u|| <= sigma_max and ||A^-1 v|| / ||v|| <= 1 / sigma_min
+// hold for every u and v. A few power / inverse-power iterations (one LU) sharpen both; the
+// loop stops once the bound clears `bar`. Rounding in the bound is ~d * eps * cond relative,
+// far inside the margin the caller adds, so pruning never rejects a candidate the exact test
+// would accept: the weights are the same as with an SVD of every candidate.
+class CondBound {
+ public:
+  double operator()(const double* a, int d, double bar) {
+    const size_t n = static_cast<size_t>(d);
+    if (n != n_) {
+      n_ = n;
+      buf_.resize(n * n + 3 * n);
+      perm_.resize(n);
+    }
+    double* lu = buf_.data();
+    double* u = lu + n * n;
+    double* v = u + n;
+    double* y = v + n;
+    std::copy(a, a + n * n, lu);
+    for (size_t i = 0; i < n; ++i) {
+      perm_[i] = i;
+      u[i] = 1.0;
+      // Not parallel to u, so the two iterations start differently.
+      v[i] = (i % 2 == 0 ? 1.0 : -1.0) * (1.0 + static_cast<double>(i) / static_cast<double>(n));
+    }
+    if (!factor(lu, n)) return std::numeric_limits<double>::infinity();
+    double smax = 0.0;
+    double inv_smin = 0.0;
+    constexpr int kIterations = 8;
+    for (int it = 0; it < kIterations; ++it) {
+      // Power step on A^T A (u is a unit vector after the first step).
+      const double nu = norm(u, n);
+      matvec(a, u, y, n);
+      smax = std::max(smax, norm(y, n) / nu);
+      matvec_transposed(a, y, u, n);
+      scale(u, n, 1.0 / norm(u, n));
+      // Inverse power step on (A^T A)^-1.
+      const double nv = norm(v, n);
+      solve(lu, v, y, n);
+      const double ny = norm(y, n);
+      inv_smin = std::max(inv_smin, ny / nv);
+      solve_transposed(lu, y, v, n);
+      scale(v, n, 1.0 / norm(v, n));
+      if (smax * inv_smin > bar) break;
+    }
+    return smax * inv_smin;
+  }
+
+ private:
+  static double norm(const double* x, size_t n) {
+    double ss = 0.0;
+    for (size_t i = 0; i < n; ++i) ss += x[i] * x[i];
+    return std::sqrt(ss);
+  }
+  static void scale(double* x, size_t n, double f) {
+    for (size_t i = 0; i < n; ++i) x[i] *= f;
+  }
+  static void matvec(const double* a, const double* x, double* y, size_t n) {
+    for (size_t r = 0; r < n; ++r) {
+      const double* row = a + r * n;
+      double acc = 0.0;
+      for (size_t c = 0; c < n; ++c) acc += row[c] * x[c];
+      y[r] = acc;
+    }
+  }
+  static void matvec_transposed(const double* a, const double* x, double* y, size_t n) {
+    std::fill(y, y + n, 0.0);
+    for (size_t r = 0; r < n; ++r) {
+      const double* row = a + r * n;
+      const double xr = x[r];
+      for (size_t c = 0; c < n; ++c) y[c] += row[c] * xr;
+    }
+  }
+
+  // Row-major LU with partial pivoting: row perm_[i] of A = row i of L U, L unit lower.
+  bool factor(double* lu, size_t n) {
+    for (size_t k = 0; k < n; ++k) {
+      size_t p = k;
+      for (size_t i = k + 1; i < n; ++i) {
+        if (std::abs(lu[i * n + k]) > std::abs(lu[p * n + k])) p = i;
+      }
+      if (!(lu[p * n + k] != 0.0)) return false;
+      if (p != k) {
+        std::swap_ranges(lu + k * n, lu + (k + 1) * n, lu + p * n);
+        std::swap(perm_[k], perm_[p]);
+      }
+      const double* pivot_row = lu + k * n;
+      const double inv = 1.0 / pivot_row[k];
+      for (size_t i = k + 1; i < n; ++i) {
+        double* row = lu + i * n;
+        const double l = row[k] * inv;
+        row[k] = l;
+        for (size_t j = k + 1; j < n; ++j) row[j] -= l * pivot_row[j];
+      }
+    }
+    return true;
+  }
+
+  // y = A^-1 x.
+  void solve(const double* lu, const double* x, double* y, size_t n) const {
+    for (size_t i = 0; i < n; ++i) {
+      const double* row = lu + i * n;
+      double acc = x[perm_[i]];
+      for (size_t j = 0; j < i; ++j) acc -= row[j] * y[j];
+      y[i] = acc;
+    }
+    for (size_t i = n; i-- > 0;) {
+      const double* row = lu + i * n;
+      double acc = y[i];
+      for (size_t j = i + 1; j < n; ++j) acc -= row[j] * y[j];
+      y[i] = acc / row[i];
+    }
+  }
+
+  // y = A^-T x, with A^T = U^T L^T P; x is overwritten.
+  void solve_transposed(const double* lu, double* x, double* y, size_t n) const {
+    // Column-oriented so that the inner loops walk rows of the row-major factors.
+    for (size_t i = 0; i < n; ++i) {
+      const double* row = lu + i * n;
+      x[i] /= row[i];
+      const double xi = x[i];
+      for (size_t j = i + 1; j < n; ++j) x[j] -= row[j] * xi;
+    }
+    for (size_t i = n; i-- > 0;) {
+      const double* row = lu + i * n;
+      const double xi = x[i];
+      for (size_t j = 0; j < i; ++j) x[j] -= row[j] * xi;
+    }
+    for (size_t i = 0; i < n; ++i) y[perm_[i]] = x[i];
+  }
+
+  size_t n_ = 0;
+  std::vector<double> buf_;
+  std::vector<size_t> perm_;
+};
+
+// Relative slack between the bound and the exact test; see CondBound.
+constexpr double kBoundMargin = 1e-9;
+
+double leaky_inverse(double v) { return v > 0.0 ? v : v / dgp::kMixingSlope; }
+
+}  // namespace
+
+double condition_number(const double* a, int d) {
+  if (d < 1) throw InputError("condition_number: dimension must be at least 1");
+  if (a == nullptr) throw InputError("condition_number: null matrix");
+  for (int64_t i = 0; i < int64_t{d} * d; ++i) {
+    if (!std::isfinite(a[i])) return std::numeric_limits<double>::infinity();
+  }
+  thread_local CondWorkspace ws;
+  return ws.cond(a, d);
+}
+
+std::vector<float> draw_mixing(const DgpParams& p, uint64_t seed) {
+  dgp::check_mixing(p.mixing_layers, p.d, 0);
+  if (p.mixing_cond_draws < 1) {
+    throw InputError("mixing: mixing_cond_draws must be at least 1, got " +
+                     std::to_string(p.mixing_cond_draws));
+  }
+  const size_t dd = static_cast<size_t>(p.d) * static_cast<size_t>(p.d);
+  std::vector<float> w(dd);
+  std::vector<double> wd(dd);
+
+  CondBound bound;
+  // Whether candidate's condition number is <= bar, decided exactly, with an SVD only where
+  // the cheap bound cannot rule it out.
+  auto at_most = [&](double bar) {
+    if (bound(wd.data(), p.d, bar * (1.0 + kBoundMargin)) > bar * (1.0 + kBoundMargin)) {
+      return std::numeric_limits<double>::infinity();
+    }
+    const double c = condition_number(wd.data(), p.d);
+    return c <= bar ? c : std::numeric_limits<double>::infinity();
+  };
+
+  double threshold = std::numeric_limits<double>::infinity();
+  uint64_t a = 0;
+  for (; a < static_cast<uint64_t>(p.mixing_cond_draws); ++a) {
+    draw_candidate(seed, a, p.d, w.data(), wd.data());
+    threshold = std::min(threshold, at_most(threshold));
+  }
+
+  std::vector<float> weights(static_cast<size_t>(p.mixing_layers) * dd);
+  for (int layer = 0; layer < p.mixing_layers; ++layer) {
+    for (;; ++a) {
+      draw_candidate(seed, a, p.d, w.data(), wd.data());
+      if (at_most(threshold) <= threshold) break;
+    }
+    ++a;
+    std::copy(w.begin(), w.end(), weights.begin() + static_cast<std::ptrdiff_t>(layer * dd));
+  }
+  return weights;
+}
+
+void mixing_inverse(const float* weights, int layers, int d, const float* x, int64_t n, double* z) {
+  dgp::check_mixing(layers, d, n);
+  dgp::check_mixing_buffers(weights, x, z, n);
+  if (n == 0) return;
+  const size_t nd = static_cast<size_t>(d);
+  const size_t total = static_cast<size_t>(n) * nd;
+  for (size_t i = 0; i < total; ++i) z[i] = static_cast<double>(x[i]);
+
+  std::vector<double> lu(nd * nd);
+  std::vector<lapack_int> piv(nd);
+  // z [n][d] row-major is a d x n column-major right-hand side, one sample per column. The
+  // row-major W read as column-major is W^T, so solving with trans = 'T' solves W y = b.
+  for (int l = layers - 1; l >= 0; --l) {
+    const float* wl = weights + static_cast<size_t>(l) * nd * nd;
+    for (size_t i = 0; i < nd * nd; ++i) lu[i] = static_cast<double>(wl[i]);
+    lapack_int info = LAPACKE_dgetrf(LAPACK_COL_MAJOR, d, d, lu.data(), d, piv.data());
+    if (info != 0) {
+      throw InputError("mixing_inverse: layer " + std::to_string(l) + " is singular");
+    }
+    // LAPACK counts columns in lapack_int; solve in slices that fit.
+    const int64_t max_cols = std::numeric_limits<lapack_int>::max() / 2;
+    for (int64_t s0 = 0; s0 < n; s0 += max_cols) {
+      const auto cols = static_cast<lapack_int>(std::min<int64_t>(max_cols, n - s0));
+      info = LAPACKE_dgetrs(LAPACK_COL_MAJOR, 'T', d, cols, lu.data(), d, piv.data(),
+                            z + static_cast<size_t>(s0) * nd, d);
+      if (info != 0) throw InputError("mixing_inverse: LAPACK dgetrs failed");
+    }
+    if (l > 0) {
+      for (size_t i = 0; i < total; ++i) z[i] = leaky_inverse(z[i]);
+    }
+  }
+}
+
+}  // namespace xent
