@@ -355,7 +355,12 @@ void dgp_section(Context& c) {
   Buffer centres(static_cast<size_t>(K) * p.clusters * p.d), z(static_cast<size_t>(K * n * p.d)),
       labels(static_cast<size_t>(K * n)), x(static_cast<size_t>(K * n * p.d)),
       mix(static_cast<size_t>(K) * p.mixing_layers * p.d * p.d);
-  xent::kernels::draw_centres(K, p.d, p.clusters, replicas, centres.get(), c.stream);
+  std::vector<float> hc;
+  for (int k = 0; k < K; ++k) {
+    const std::vector<float> ck = xent::draw_centres(p, static_cast<uint64_t>(k));
+    hc.insert(hc.end(), ck.begin(), ck.end());
+  }
+  CHECK(cudaMemcpy(centres.get(), hc.data(), hc.size() * sizeof(float), cudaMemcpyHostToDevice));
   const std::string shape = dims({K, n, p.d});
   const double samples = static_cast<double>(K * n);
   c.rows.push_back({"latents", "vMF (Wood) latents + labels", shape, c.timer.time([&] {

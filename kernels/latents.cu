@@ -1,8 +1,7 @@
-// The DGP's draws (DESIGN.md section 1) for K replicas: one thread per cluster centre or per
-// sample, each consuming its own Philox stream through cuRAND in exactly the order that
-// host/dgp/centres.cpp (centres) and host/cpu/latents.cpp (samples) specify in their header
-// comments, with the same double arithmetic on top. What depends only on DgpParams arrives
-// checked and computed, as LatentReplica (latents.h).
+// The DGP's latent samples (DESIGN.md section 1) for K replicas: one thread per sample, each
+// consuming its own Philox stream through cuRAND in exactly the order that
+// host/cpu/latents.cpp specifies in its header comment, with the same double arithmetic on top.
+// What depends only on DgpParams arrives checked and computed, as LatentReplica (latents.h).
 //
 // d is a runtime value (config allows up to 4096), so a thread keeps no per-coordinate array:
 // wherever the CPU stores a vector of d draws and passes over it again, the kernel saves the
@@ -14,13 +13,13 @@
 //   - labels and clusters depend on the first u32 of the stream only: identical everywhere.
 //   - under the emulator, cuRAND's host code gives xent::Philox's normals and uniforms exactly
 //     (tests/philox_test.cpp) and g++ rounds every double operation as the CPU build does, so
-//     centres and latents are bit-identical.
+//     latents are bit-identical.
 //   - on a GPU, cuRAND's normals differ from the host's in the last bits (__sincosf), nvcc
-//     contracts multiply-adds and the device libm may differ by an ulp: centres and latents agree
-//     to ~1e-6. A rejection test whose margin is smaller than that perturbation (Marsaglia-Tsang
-//     or Wood, probability ~1e-6 to 1e-5 per sample) can flip; that sample then consumes its
-//     stream differently and gets an unrelated, equally valid latent. Its label and cluster, drawn
-//     first, are unaffected. The statistics of the data do not change.
+//     contracts multiply-adds and the device libm may differ by an ulp: latents agree to ~1e-6. A
+//     rejection test whose margin is smaller than that perturbation (Marsaglia-Tsang or Wood,
+//     probability ~1e-6 to 1e-5 per sample) can flip; that sample then consumes its stream
+//     differently and gets an unrelated, equally valid latent. Its label and cluster, drawn first,
+//     are unaffected. The statistics of the data do not change.
 #include "compat.cuh"
 //
 #include <cmath>
@@ -110,30 +109,6 @@ __device__ double wood_w(State* s, const LatentReplica& r) {
 }
 
 __global__ void __launch_bounds__(kThreads)
-    draw_centres_kernel(int d, int clusters, const LatentReplica* replicas, uint64_t purpose_bits,
-                        float* centres) {
-  const int c = static_cast<int>(blockIdx.x * blockDim.x + threadIdx.x);
-  if (c >= clusters) return;
-  const int64_t k = blockIdx.y;
-  const LatentReplica& r = replicas[k];
-  State st;
-  curand_init(r.seed, purpose_bits | static_cast<uint64_t>(c), 0, &st);
-  const bool uniform_dist = r.centres == CentreDist::Uniform;
-  const bool laplace = r.centres == CentreDist::Laplace;
-  const double scale = r.centre_scale;
-  const auto coord = [=](State* s, int i) {
-    return uniform_dist ? normal(s) : (i == 0 ? 1.0 : 0.0) + scale * noise(s, laplace);
-  };
-  State start;
-  double len;
-  do {
-    start = st;
-    len = draw_norm(coord, &st, d);
-  } while (!(len > 0.0));
-  write_normalised(coord, start, d, len, centres + (k * clusters + c) * d);
-}
-
-__global__ void __launch_bounds__(kThreads)
     sample_latents_kernel(int d, int clusters, const LatentReplica* replicas, const float* centres,
                           uint64_t purpose_bits, uint64_t first, const int64_t* batches_done,
                           int64_t n, float* z, int32_t* labels, int32_t* cluster) {
@@ -208,16 +183,6 @@ void check_replicas(int K, const char* op) {
 }  // namespace
 
 inline namespace XENT_KERNELS_ABI {
-
-void draw_centres(int K, int d, int clusters, const LatentReplica* replicas, float* centres,
-                  cudaStream_t stream) {
-  if (K <= 0 || clusters <= 0) return;
-  check_replicas(K, "draw_centres");
-  const unsigned blocks = static_cast<unsigned>((clusters + kThreads - 1) / kThreads);
-  launch(draw_centres_kernel, dim3(blocks, static_cast<unsigned>(K)), dim3(kThreads), 0, stream)(
-      d, clusters, replicas, rng_stream(RngPurpose::Centres, 0), centres);
-  check_launch("draw_centres_kernel");
-}
 
 void sample_latents(int K, int d, int clusters, const LatentReplica* replicas, const float* centres,
                     RngPurpose purpose, uint64_t first, const int64_t* batches_done, int64_t n,

@@ -1,6 +1,6 @@
-// The DGP's random draws on the device: cluster centres and latent samples for K replicas in one
-// launch each, reproducing xent::draw_centres (host/dgp/centres.cpp) and xent::sample_latents
-// (host/cpu/latents.cpp) draw for draw.
+// The DGP's latent samples on the device for K replicas in one launch, reproducing
+// xent::sample_latents (host/cpu/latents.cpp) draw for draw. The cluster centres are drawn once
+// per replica on the host (host/dgp/centres.cpp) and uploaded.
 #pragma once
 #include "api.h"
 
@@ -15,23 +15,17 @@ struct LatentReplica {
   uint64_t seed;
   uint32_t label_range;  // M of the label draw: clusters (supervised) or instances (DIET)
   bool diet;
-  CentreDist centres;
   Conditional conditional;
-  double centre_scale;
   double noise_scale;  // kappa / 10, for the Laplace and Normal conditionals
   // Wood (1994) for vMF(kappa) on S^(d-1): kappa, d - 1, b, x0, c and the Beta shape a.
   double kappa, dm1, b, x0, c, a;
 };
 
-// draw_centres for K replicas sharing d and clusters: centres [K][clusters][d].
-// `replicas` is a DEVICE pointer to K LatentReplica, which the caller uploads once (the kernels
-// only read it, so it may stay in place across launches and CUDA graph replays).
-void draw_centres(int K, int d, int clusters, const LatentReplica* replicas, float* centres,
-                  cudaStream_t stream);
-
 // Backend::sample_latents: K replicas sharing d and clusters, replica k described by
-// replicas[k] (a DEVICE pointer, as above). centres [K][clusters][d], each row finite and
-// nonzero (the CPU throws otherwise; here such a row gives NaN latents). z [K][n][d],
+// replicas[k], a DEVICE pointer to K LatentReplica that the caller uploads once (the kernel only
+// reads it, so it may stay in place across launches and CUDA graph replays). centres
+// [K][clusters][d], each row finite and nonzero (the CPU throws otherwise; here such a row
+// gives NaN latents). z [K][n][d],
 // labels [K][n], cluster [K][n] or null. Sample j of every replica uses stream
 // rng_stream(purpose, first + j) under that replica's seed, plus *batches_done * n when
 // batches_done (device memory, read when the kernel runs) is given.

@@ -246,30 +246,6 @@ TEST(LatentsKernel, MatchesCpuUnderOtherSchedules) {
   }
 }
 
-// draw_centres for K replicas in one launch, each with its own distribution, scale and seed;
-// 130 clusters leave two threads in the second block.
-TEST(LatentsKernel, CentresMatchCpu) {
-  XENT_REQUIRE_DEVICE();
-  for (int d : {2, 3, 10}) {
-    Case c;
-    const CentreDist dists[] = {CentreDist::Uniform, CentreDist::Laplace, CentreDist::Normal};
-    for (int k = 0; k < 3; ++k) {
-      DgpParams p = params(d, 130, 10.0, Conditional::VonMisesFisher, dists[k]);
-      p.centre_scale = k == 2 ? 0.0 : 1.0 + 0.5 * k;  // scale 0: every centre is exactly e1
-      c.params.push_back(p);
-      c.seeds.push_back(static_cast<uint64_t>(1000 + d * 3 + k));
-    }
-    SCOPED_TRACE(testing::Message() << "d=" << d);
-    const std::vector<float> want = cpu_centres(c);
-    const DeviceVector<LatentReplica> d_rep(replicas_of(c));
-    DeviceVector<float> got(want.size());
-    xent::kernels::draw_centres(3, d, 130, d_rep.get(), got.get(), nullptr);
-    // No rejection test can flip here (only an exactly zero vector is redrawn): every row must
-    // be within tolerance.
-    EXPECT_EQ(compare_rows(got.download(), want, d, "centre"), 0);
-  }
-}
-
 TEST(LatentsKernel, ReplicaRejectsWhatTheCpuRejects) {
   DgpParams bad_d = params(1, 5, 10.0, Conditional::VonMisesFisher);
   DgpParams bad_kappa = params(3, 5, 0.0, Conditional::VonMisesFisher);

@@ -31,8 +31,7 @@ std::string mib(size_t bytes) {
 
 bool same(const kernels::LatentReplica& a, const kernels::LatentReplica& b) {
   return a.seed == b.seed && a.label_range == b.label_range && a.diet == b.diet &&
-         a.centres == b.centres && a.conditional == b.conditional &&
-         a.centre_scale == b.centre_scale && a.noise_scale == b.noise_scale && a.kappa == b.kappa &&
+         a.conditional == b.conditional && a.noise_scale == b.noise_scale && a.kappa == b.kappa &&
          a.dm1 == b.dm1 && a.b == b.b && a.x0 == b.x0 && a.c == b.c && a.a == b.a;
 }
 
@@ -48,9 +47,7 @@ kernels::LatentReplica latent_replica(const DgpParams& p, uint64_t seed) {
   r.seed = seed;
   r.diet = p.labels == LabelMode::Diet;
   r.label_range = static_cast<uint32_t>(r.diet ? p.instances : p.clusters);
-  r.centres = p.centres;
   r.conditional = p.conditional;
-  r.centre_scale = p.centre_scale;
   r.noise_scale = p.kappa / 10.0;
   r.kappa = wood.kappa;
   r.dm1 = wood.dm1;
