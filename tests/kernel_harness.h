@@ -101,6 +101,15 @@ inline std::vector<float> normals(size_t n, uint32_t seed, float scale = 1.0f) {
   return out;
 }
 
+// U(-1, 1) test data, reproducible from the seed.
+inline std::vector<float> uniforms(size_t n, uint32_t seed) {
+  std::mt19937 gen(seed);
+  std::uniform_real_distribution<float> dist(-1.0f, 1.0f);
+  std::vector<float> out(n);
+  for (float& x : out) x = dist(gen);
+  return out;
+}
+
 inline uint32_t float_bits(float f) {
   uint32_t b = 0;
   std::memcpy(&b, &f, sizeof b);

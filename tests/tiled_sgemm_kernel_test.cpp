@@ -28,17 +28,10 @@ namespace {
 
 using xent::LinearShape;
 using xent::test::DeviceVector;
+using xent::test::uniforms;
 
 constexpr double kEpsFloat = 0x1p-23;
 constexpr double kEpsDouble = 0x1p-52;
-
-std::vector<float> uniforms(size_t n, uint32_t seed) {
-  std::mt19937 gen(seed);
-  std::uniform_real_distribution<float> dist(-1.0f, 1.0f);
-  std::vector<float> out(n);
-  for (float& x : out) x = dist(gen);
-  return out;
-}
 
 size_t count(int64_t a, int64_t b, int64_t c = 1) { return static_cast<size_t>(a * b * c); }
 
