@@ -109,6 +109,22 @@ TEST(Mixing, LayersAreTheFirstCandidatesAtOrBelowTheRecomputedThreshold) {
   }
 }
 
+// The draw splits its candidates over threads; the weights must not depend on how many.
+TEST(Mixing, AnyThreadCountGivesTheSerialWeights) {
+  for (const int d : {2, 5, 20}) {
+    DgpParams p;
+    p.d = d;
+    p.mixing_cond_draws = d == 20 ? 300 : 2000;
+    for (const uint64_t seed : {0u, 7u}) {
+      const std::vector<float> serial = xent::draw_mixing(p, seed, 1);
+      for (const int threads : {2, 3, 5})
+        EXPECT_EQ(xent::draw_mixing(p, seed, threads), serial)
+            << "d " << d << " seed " << seed << " threads " << threads;
+    }
+  }
+  EXPECT_THROW(xent::draw_mixing(DgpParams{}, 0, -1), xent::InputError);
+}
+
 TEST(Mixing, DefaultParametersMeetTheirThreshold) {
   DgpParams p;  // d = 5, 4 layers, 25000 threshold draws, as in the paper
   const std::vector<float> w = xent::draw_mixing(p, 2024);

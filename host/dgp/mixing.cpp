@@ -23,11 +23,14 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
+#include <exception>
 #include <limits>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "dgp/internal.h"
+#include "io/cores.h"
 #include "xent/dgp.h"
 #include "xent/error.h"
 #include "xent/philox.h"
@@ -231,6 +234,50 @@ constexpr double kBoundMargin = 1e-9;
 
 double leaky_inverse(double v) { return v > 0.0 ? v : v / dgp::kMixingSlope; }
 
+// One thread's candidates of a seed: the draw, and whether its condition number is <= bar,
+// decided exactly, with an SVD only where the cheap bound cannot rule it out.
+class Candidates {
+ public:
+  Candidates(uint64_t seed, int d)
+      : seed_(seed), d_(d), w_(static_cast<size_t>(d) * d), wd_(w_.size()) {}
+  void draw(uint64_t a) { draw_candidate(seed_, a, d_, w_.data(), wd_.data()); }
+  // The candidate's condition number when it is <= bar, otherwise infinity.
+  double at_most(double bar) {
+    if (bound_(wd_.data(), d_, bar * (1.0 + kBoundMargin)) > bar * (1.0 + kBoundMargin))
+      return std::numeric_limits<double>::infinity();
+    const double c = condition_number(wd_.data(), d_);
+    return c <= bar ? c : std::numeric_limits<double>::infinity();
+  }
+  const std::vector<float>& weights() const { return w_; }
+
+ private:
+  uint64_t seed_;
+  int d_;
+  std::vector<float> w_;
+  std::vector<double> wd_;
+  CondBound bound_;
+};
+
+// f(0) .. f(T - 1), each on a thread of its own (f(0) on the caller's); the first exception a
+// thread threw is rethrown once all have ended.
+template <class F>
+void on_threads(int T, const F& f) {
+  std::vector<std::exception_ptr> errors(static_cast<size_t>(T));
+  const auto guarded = [&](int t) {
+    try {
+      f(t);
+    } catch (...) {
+      errors[static_cast<size_t>(t)] = std::current_exception();
+    }
+  };
+  std::vector<std::thread> pool;
+  for (int t = 1; t < T; ++t) pool.emplace_back(guarded, t);
+  guarded(0);
+  for (auto& th : pool) th.join();
+  for (const auto& e : errors)
+    if (e) std::rethrow_exception(e);
+}
+
 }  // namespace
 
 double condition_number(const double* a, int d) {
@@ -243,42 +290,64 @@ double condition_number(const double* a, int d) {
   return ws.cond(a, d);
 }
 
-std::vector<float> draw_mixing(const DgpParams& p, uint64_t seed) {
+std::vector<float> draw_mixing(const DgpParams& p, uint64_t seed, int threads) {
   dgp::check_mixing(p.mixing_layers, p.d, 0);
   if (p.mixing_cond_draws < 1) {
     throw InputError("mixing: mixing_cond_draws must be at least 1, got " +
                      std::to_string(p.mixing_cond_draws));
   }
+  if (threads < 0) throw InputError("mixing: threads must be >= 0, got " + std::to_string(threads));
+  const int T = threads > 0 ? threads : usable_cores();
+  const auto draws = static_cast<uint64_t>(p.mixing_cond_draws);
+
+  // The threshold: the minimum over the first `draws` candidates, a minimum per contiguous
+  // share of them and then over the shares. A minimum does not depend on the order it is taken
+  // in, and each candidate's condition number is decided exactly (Candidates), so any thread
+  // count gives the serial threshold bit for bit.
+  std::vector<double> share_min(static_cast<size_t>(T));
+  on_threads(T, [&](int t) {
+    Candidates c(seed, p.d);
+    double m = std::numeric_limits<double>::infinity();
+    for (uint64_t a = draws * static_cast<uint64_t>(t) / static_cast<uint64_t>(T);
+         a < draws * static_cast<uint64_t>(t + 1) / static_cast<uint64_t>(T); ++a) {
+      c.draw(a);
+      m = std::min(m, c.at_most(m));
+    }
+    share_min[static_cast<size_t>(t)] = m;
+  });
+  const double threshold = *std::min_element(share_min.begin(), share_min.end());
+
+  // Each layer: the first later candidate at or below it. The threads scan consecutive blocks
+  // of one round; the lowest hit of the round is the serial scan's hit, and a round without
+  // one moves on.
   const size_t dd = static_cast<size_t>(p.d) * static_cast<size_t>(p.d);
-  std::vector<float> w(dd);
-  std::vector<double> wd(dd);
-
-  CondBound bound;
-  // Whether candidate's condition number is <= bar, decided exactly, with an SVD only where
-  // the cheap bound cannot rule it out.
-  auto at_most = [&](double bar) {
-    if (bound(wd.data(), p.d, bar * (1.0 + kBoundMargin)) > bar * (1.0 + kBoundMargin)) {
-      return std::numeric_limits<double>::infinity();
-    }
-    const double c = condition_number(wd.data(), p.d);
-    return c <= bar ? c : std::numeric_limits<double>::infinity();
-  };
-
-  double threshold = std::numeric_limits<double>::infinity();
-  uint64_t a = 0;
-  for (; a < static_cast<uint64_t>(p.mixing_cond_draws); ++a) {
-    draw_candidate(seed, a, p.d, w.data(), wd.data());
-    threshold = std::min(threshold, at_most(threshold));
-  }
-
   std::vector<float> weights(static_cast<size_t>(p.mixing_layers) * dd);
+  constexpr uint64_t kBlock = 256;  // candidates a thread tests per round (~10 us each)
+  const uint64_t none = std::numeric_limits<uint64_t>::max();
+  uint64_t next = draws;
+  std::vector<uint64_t> hit(static_cast<size_t>(T));
   for (int layer = 0; layer < p.mixing_layers; ++layer) {
-    for (;; ++a) {
-      draw_candidate(seed, a, p.d, w.data(), wd.data());
-      if (at_most(threshold) <= threshold) break;
+    uint64_t found = none;
+    for (uint64_t start = next; found == none; start += kBlock * static_cast<uint64_t>(T)) {
+      on_threads(T, [&](int t) {
+        Candidates c(seed, p.d);
+        hit[static_cast<size_t>(t)] = none;
+        const uint64_t begin = start + kBlock * static_cast<uint64_t>(t);
+        for (uint64_t a = begin; a < begin + kBlock; ++a) {
+          c.draw(a);
+          if (c.at_most(threshold) <= threshold) {
+            hit[static_cast<size_t>(t)] = a;
+            return;
+          }
+        }
+      });
+      found = *std::min_element(hit.begin(), hit.end());
     }
-    ++a;
-    std::copy(w.begin(), w.end(), weights.begin() + static_cast<std::ptrdiff_t>(layer * dd));
+    Candidates c(seed, p.d);
+    c.draw(found);
+    std::copy(c.weights().begin(), c.weights().end(),
+              weights.begin() + static_cast<std::ptrdiff_t>(static_cast<size_t>(layer) * dd));
+    next = found + 1;
   }
   return weights;
 }

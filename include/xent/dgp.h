@@ -46,8 +46,9 @@ std::vector<float> draw_centres(const DgpParams& p, uint64_t seed);
 
 // Mixing MLP weights, [layers][d][d] row-major (x_out = W x_in), each matrix U(-1,1) with
 // L2-normalised columns and condition number at most the minimum over mixing_cond_draws
-// draws. Drawn once per replica on the host.
-std::vector<float> draw_mixing(const DgpParams& p, uint64_t seed);
+// draws. Drawn once per replica on the host, on `threads` threads (0: every core this process
+// may use); the weights are the same for any thread count.
+std::vector<float> draw_mixing(const DgpParams& p, uint64_t seed, int threads = 0);
 
 // Samples n latents for one replica. Sample j uses stream rng_stream(purpose, first + j).
 //   z [n][d]: unit-norm latents; labels [n]: class in [0, classes()); cluster [n] (may be
