@@ -1,5 +1,6 @@
 // xent sweep end to end: the table, the equality with `xent train`, resuming, failed runs.
 #include <gtest/gtest.h>
+#include <stdlib.h>
 
 #include <algorithm>
 #include <filesystem>
@@ -107,6 +108,65 @@ TEST(SweepCli, FailedPopulationIsATableRowAndTheSweepGoesOn) {
   EXPECT_NE(table[0]["error"].get<std::string>().find("diverged"), std::string::npos);
   EXPECT_EQ(table[2]["status"], "ok");
   EXPECT_TRUE(fs::exists(dir / "out/runs/blowup_seed4/failed.json"));
+}
+
+// A sweep in shards (as a SLURM array runs it): each shard trains its share of the populations
+// into one OUT, --gather writes the table, and it equals the unsharded sweep's.
+TEST(SweepCli, ShardsAndGatherGiveTheWholeSweepsTable) {
+  const fs::path dir = scratch("shards");
+  std::ofstream(dir / "s.toml") << kShared << "[grid]\ndgp.d = [3, 4, 5]\n";
+  const std::string sweep = "sweep -q -c " + (dir / "s.toml").string() + " --out ";
+  const std::string whole = (dir / "whole").string(), sharded = (dir / "sharded").string();
+  ASSERT_EQ(xent::test::run_xent(sweep + whole).code, 0);
+  const auto first = xent::test::run_xent(sweep + sharded + " --shard 0/2");
+  ASSERT_EQ(first.code, 0) << first.err;
+  EXPECT_FALSE(fs::exists(dir / "sharded/results.csv"));  // shard 1 has not run yet
+  // The second shard from SLURM's variables: task 8 of an array that starts at 7.
+  setenv("SLURM_ARRAY_TASK_ID", "8", 1);
+  setenv("SLURM_ARRAY_TASK_MIN", "7", 1);
+  setenv("SLURM_ARRAY_TASK_COUNT", "2", 1);
+  const auto second = xent::test::run_xent(sweep + sharded);
+  const auto outside = xent::test::run_xent(sweep + sharded + " --shard 2/2");
+  unsetenv("SLURM_ARRAY_TASK_ID");
+  unsetenv("SLURM_ARRAY_TASK_MIN");
+  unsetenv("SLURM_ARRAY_TASK_COUNT");
+  ASSERT_EQ(second.code, 0) << second.err;
+  EXPECT_EQ(outside.code, 2);
+  EXPECT_NE(outside.err.find("--shard: shard 2 is not in [0, 2)"), std::string::npos)
+      << outside.err;
+  // Each shard trained different populations: 3 populations (one per d), 6 runs in all.
+  size_t trained = 0;
+  for (const auto& f : fs::directory_iterator(dir / "sharded/shards"))
+    trained += Json::parse(read(f.path()))["trained"].get<size_t>();
+  EXPECT_EQ(trained, 6u);
+  const auto g = xent::test::run_xent(sweep + sharded + " --gather");
+  ASSERT_EQ(g.code, 0) << g.err;
+  const auto a = rows(dir / "whole/results.jsonl"), b = rows(dir / "sharded/results.jsonl");
+  ASSERT_EQ(a.size(), 6u);
+  ASSERT_EQ(b.size(), a.size());
+  for (size_t i = 0; i < a.size(); ++i) {
+    Json x = a[i], y = b[i];
+    x.erase("wall_s");
+    y.erase("wall_s");
+    EXPECT_EQ(x, y) << i;
+  }
+  EXPECT_EQ(Json::parse(read(dir / "sharded/sweep.json"))["invocations"].size(), 2u);
+  EXPECT_FALSE(fs::exists(dir / "sharded/shards/shard-0-of-2.json"));
+}
+
+TEST(SweepCli, GatherBeforeEveryShardEndedReportsTheMissingRuns) {
+  const fs::path dir = scratch("gather_early");
+  std::ofstream(dir / "s.toml") << kShared << "[grid]\ndgp.d = [3, 4]\n";
+  const std::string sweep =
+      "sweep -q -c " + (dir / "s.toml").string() + " --out " + (dir / "out").string();
+  ASSERT_EQ(xent::test::run_xent(sweep + " --shard 1/2").code, 0);
+  const auto g = xent::test::run_xent(sweep + " --gather");
+  EXPECT_EQ(g.code, 3) << g.err;
+  const auto table = rows(dir / "out/results.jsonl");
+  ASSERT_EQ(table.size(), 4u);
+  EXPECT_EQ(table[0]["status"], "failed");  // d = 3 is shard 0's
+  EXPECT_EQ(table[2]["status"], "ok");
+  EXPECT_EQ(xent::test::run_xent(sweep + " --gather --shard 0/2").code, 2);
 }
 
 TEST(SweepCli, DryRunListsPopulationsAndBadInputFailsFirst) {

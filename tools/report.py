@@ -178,8 +178,10 @@ def main() -> int:
     if trained:
         lines.append("")
         total = sum(i["wall_s"] for i in trained)
+        # Shards (xent sweep --shard) may have run at the same time: the sum is machine time.
         parts = "; ".join(f"{i['trained']} runs in {i['wall_s']:.0f} s on {i['ranks']} rank(s) "
-                          f"({i['device']}, --max-population {i['max_population']})"
+                          f"({i['device']}, --max-population {i['max_population']}"
+                          + (f", shard {i['shard']}" if "shard" in i else "") + ")"
                           for i in trained)
         lines.append(f"Wall time of the `xent sweep` invocations that trained: {total:.0f} s "
                      f"({parts}).")

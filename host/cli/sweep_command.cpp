@@ -2,6 +2,7 @@
 // ends, and OUT/results.{jsonl,csv} gathered at the end. Under mpirun the populations are shared
 // out over the ranks (rank r trains populations r, r + R, ...) and rank 0 gathers the table from
 // the shared OUT directory after a barrier.
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -29,9 +30,59 @@ struct SweepArgs {
   std::string out;
   std::string device = "auto";
   SweepOptions o;
+  std::string shard;  // "I/N"; "" takes SLURM's array variables when set
+  bool gather = false;
   bool dry_run = false;
   bool quiet = false;
 };
+
+// Shard I of N trains populations I, I + N, ... (shared further over its MPI ranks).
+struct Shard {
+  int index = 0, count = 1;
+};
+
+int shard_number(const std::string& text, const std::string& what) {
+  size_t used = 0;
+  int v = -1;
+  try {
+    v = std::stoi(text, &used);
+  } catch (const std::exception&) {
+    used = 0;
+  }
+  if (text.empty() || used != text.size() || v < 0)
+    throw InputError(what + ": expected a whole number >= 0, got '" + text + "'");
+  return v;
+}
+
+// --shard I/N, else a SLURM job array (SLURM_ARRAY_TASK_ID counted from SLURM_ARRAY_TASK_MIN,
+// out of SLURM_ARRAY_TASK_COUNT: an array of consecutive task ids, --array=0-(N-1)), else the
+// whole sweep.
+Shard resolve_shard(const std::string& flag) {
+  Shard s;
+  std::string where = "--shard";
+  if (!flag.empty()) {
+    const size_t slash = flag.find('/');
+    if (slash == std::string::npos)
+      throw InputError("--shard: expected I/N (shard I of N, I from 0), got '" + flag + "'");
+    s.index = shard_number(flag.substr(0, slash), "--shard " + flag + ": I");
+    s.count = shard_number(flag.substr(slash + 1), "--shard " + flag + ": N");
+  } else if (const char* count = std::getenv("SLURM_ARRAY_TASK_COUNT")) {
+    const char* id = std::getenv("SLURM_ARRAY_TASK_ID");
+    if (!id) throw InputError("SLURM_ARRAY_TASK_COUNT is set but SLURM_ARRAY_TASK_ID is not");
+    const char* min = std::getenv("SLURM_ARRAY_TASK_MIN");
+    s.count = shard_number(count, "SLURM_ARRAY_TASK_COUNT");
+    s.index = shard_number(id, "SLURM_ARRAY_TASK_ID") -
+              (min ? shard_number(min, "SLURM_ARRAY_TASK_MIN") : 0);
+    where = "SLURM_ARRAY_TASK_ID";
+  }
+  if (s.count < 1) throw InputError(where + ": N must be >= 1");
+  if (s.index < 0 || s.index >= s.count)
+    throw InputError(where + ": shard " + std::to_string(s.index) + " is not in [0, " +
+                     std::to_string(s.count) +
+                     ") (a SLURM array must have consecutive task ids, e.g. --array=0-" +
+                     std::to_string(s.count - 1) + ")");
+  return s;
+}
 
 // The MPI world, or one rank without MPI. Finalized on scope exit; a rank that fails while the
 // others may be waiting at the barrier aborts them all instead (see abort_all).
@@ -111,8 +162,68 @@ std::string read_file(const std::string& path) {
   return s.str();
 }
 
+nlohmann::ordered_json invocation(const SweepArgs& a, int ranks, int trained, double wall) {
+  return {{"file", a.file},
+          {"steps", a.o.steps},
+          {"sets", a.o.sets},
+          {"rows", a.o.rows},
+          {"max_population", a.o.max_population},
+          {"ranks", ranks},
+          {"device", a.device},
+          {"trained", trained},
+          {"wall_s", wall}};
+}
+
+// One entry per invocation in OUT/sweep.json, so that a resumed or sharded sweep's report can
+// add up its wall time.
+void append_history(const std::string& out, const std::vector<nlohmann::ordered_json>& entries) {
+  nlohmann::ordered_json history =
+      nlohmann::ordered_json::parse(read_file(out + "/sweep.json"), nullptr, false);
+  if (!history.is_object() || !history.contains("invocations") ||
+      !history["invocations"].is_array())
+    history = {{"invocations", nlohmann::ordered_json::array()}};
+  for (const auto& e : entries) history["invocations"].push_back(e);
+  write_file_atomic(out + "/sweep.json", history.dump(2) + "\n");
+}
+
+std::string shard_file(const std::string& out, const Shard& s) {
+  return out + "/shards/shard-" + std::to_string(s.index) + "-of-" + std::to_string(s.count) +
+         ".json";
+}
+
+// xent sweep --gather: the table of every run the shards wrote, their invocations merged into
+// sweep.json. Returns the number of failed (or not yet finished) runs.
+int gather(const SweepArgs& a) {
+  const SweepPlan plan = plan_sweep(a.file, a.o);
+  for (const auto& r : plan.runs) (void)run_done(a.out, r);
+  if (!std::filesystem::is_directory(a.out + "/runs"))
+    throw InputError(a.out + "/runs: missing (no shard of this sweep has written here)");
+  const int failed = write_results(a.out, plan);
+  std::vector<nlohmann::ordered_json> entries;
+  std::vector<std::filesystem::path> merged;
+  std::error_code ec;
+  for (const auto& f : std::filesystem::directory_iterator(a.out + "/shards", ec)) {
+    const auto j = nlohmann::ordered_json::parse(read_file(f.path().string()), nullptr, false);
+    if (j.is_object()) entries.push_back(j);
+    merged.push_back(f.path());
+  }
+  std::sort(entries.begin(), entries.end(), [](const auto& x, const auto& y) {
+    return x.value("shard", "") < y.value("shard", "");
+  });
+  append_history(a.out, entries);
+  // Only once sweep.json holds them, so that a crash in between loses no entry.
+  for (const auto& f : merged) std::filesystem::remove(f, ec);
+  if (!a.quiet)
+    std::printf(
+        "%zu runs (%d failed or unfinished), %zu shard invocation%s merged. Table: "
+        "%s/results.csv\n",
+        plan.runs.size(), failed, entries.size(), entries.size() == 1 ? "" : "s", a.out.c_str());
+  return failed;
+}
+
 // Returns the number of failed runs (on rank 0; 0 elsewhere).
 int run_sweep(const SweepArgs& a, const Ranks& ranks) {
+  const Shard shard = resolve_shard(a.shard);
   const SweepPlan plan = plan_sweep(a.file, a.o);
   if (a.dry_run) {
     if (ranks.rank() == 0) dry_run(plan, ranks.size());
@@ -135,8 +246,11 @@ int run_sweep(const SweepArgs& a, const Ranks& ranks) {
     // The sweep file as run, for tools/report.py (paper values, row order).
     if (ranks.rank() == 0) write_file_atomic(out + "/sweep.toml", read_file(a.file));
     int skipped = 0;
-    for (size_t p = static_cast<size_t>(ranks.rank()); p < plan.populations.size();
-         p += static_cast<size_t>(ranks.size())) {
+    // Shard i's rank r trains every (count * ranks)-th population from i * ranks + r.
+    const auto stride = static_cast<size_t>(shard.count) * static_cast<size_t>(ranks.size());
+    for (size_t p = static_cast<size_t>(shard.index) * static_cast<size_t>(ranks.size()) +
+                    static_cast<size_t>(ranks.rank());
+         p < plan.populations.size(); p += stride) {
       std::vector<size_t> todo;
       for (const size_t i : plan.populations[p])
         if (!run_done(out, plan.runs[i])) todo.push_back(i);
@@ -161,24 +275,23 @@ int run_sweep(const SweepArgs& a, const Ranks& ranks) {
   }
   const int trained = ranks.sum(trained_here);
   if (ranks.rank() != 0) return 0;
-  const int failed = write_results(out, plan);
   const double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-  // One entry per invocation, so that a resumed sweep's report can add up its wall time.
-  nlohmann::ordered_json history =
-      nlohmann::ordered_json::parse(read_file(out + "/sweep.json"), nullptr, false);
-  if (!history.is_object() || !history.contains("invocations") ||
-      !history["invocations"].is_array())
-    history = {{"invocations", nlohmann::ordered_json::array()}};
-  history["invocations"].push_back({{"file", a.file},
-                                    {"steps", a.o.steps},
-                                    {"sets", a.o.sets},
-                                    {"rows", a.o.rows},
-                                    {"max_population", a.o.max_population},
-                                    {"ranks", ranks.size()},
-                                    {"device", a.device},
-                                    {"trained", trained},
-                                    {"wall_s", wall}});
-  write_file_atomic(out + "/sweep.json", history.dump(2) + "\n");
+  if (shard.count > 1) {
+    // Other shards may still be running: the table waits for --gather.
+    nlohmann::ordered_json entry = invocation(a, ranks.size(), trained, wall);
+    entry["shard"] = std::to_string(shard.index) + "/" + std::to_string(shard.count);
+    std::error_code ec;
+    std::filesystem::create_directories(out + "/shards", ec);
+    write_file_atomic(shard_file(out, shard), entry.dump(2) + "\n");
+    if (!a.quiet)
+      std::printf(
+          "shard %d/%d: %d runs trained in %.1f s. When every shard has ended: xent sweep "
+          "-c %s --out %s --gather\n",
+          shard.index, shard.count, trained, wall, a.file.c_str(), out.c_str());
+    return 0;
+  }
+  const int failed = write_results(out, plan);
+  append_history(out, {invocation(a, ranks.size(), trained, wall)});
   if (!a.quiet)
     std::printf("%zu runs (%d failed) in %zu populations, %.1f s. Table: %s/results.csv\n",
                 plan.runs.size(), failed, plan.populations.size(), wall, out.c_str());
@@ -215,6 +328,15 @@ void add_sweep(CLI::App& app) {
       ->type_name("NAME,...");
   cmd->add_option("--device", a->device, "auto, cpu or cuda (auto: cuda when present)")
       ->capture_default_str();
+  cmd->add_option("--shard", a->shard,
+                  "Train only shard I of N (I from 0): populations I, I + N, ...; without it, "
+                  "SLURM_ARRAY_TASK_ID and SLURM_ARRAY_TASK_COUNT choose the shard when set. "
+                  "Shards write their runs into the same OUT; --gather then writes the table")
+      ->type_name("I/N");
+  cmd->add_flag("--gather", a->gather,
+                "Train nothing: gather every run in OUT into results.csv and results.jsonl "
+                "(runs no shard finished are 'failed' rows) and merge the shards' invocations "
+                "into sweep.json");
   cmd->add_flag("--dry-run", a->dry_run, "List the runs and populations, run nothing");
   cmd->add_flag("-q,--quiet", a->quiet, "No progress or summary output");
   cmd->footer(
@@ -224,8 +346,12 @@ void add_sweep(CLI::App& app) {
   cmd->callback([a, cmd] {
     if (a->o.steps == 0 && cmd->count("--steps") > 0) throw InputError("--steps: must be >= 1");
     if (a->out.empty()) a->out = "sweeps/" + std::filesystem::path(a->file).stem().string();
+    if (a->gather && (!a->shard.empty() || a->dry_run))
+      throw InputError("--gather: trains nothing, so it takes neither --shard nor --dry-run");
     int failed = 0;
-    {
+    if (a->gather) {
+      failed = gather(*a);
+    } else {
       const Ranks ranks;
       failed = run_sweep(*a, ranks);
     }
