@@ -125,7 +125,7 @@ void run_train(const DspritesArgs& a) {
   spec.log_evaluations = !a.quiet;
   const RunOutcome r = run(job, metrics, spec);
   const double train_s = r.train_s;
-  const EvalResult last{r.metrics[0][2].value, r.metrics[0][3].value};
+  const EvalResult last{metric(r.metrics[0], "val_loss"), metric(r.metrics[0], "val_acc")};
 
   if (!a.quiet) std::fprintf(stderr, "xent: probing the representation\n");
   const auto t_probe = std::chrono::steady_clock::now();

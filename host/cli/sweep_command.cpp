@@ -155,13 +155,6 @@ void dry_run(const SweepPlan& plan, int ranks) {
   }
 }
 
-std::string read_file(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::ostringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
-
 nlohmann::ordered_json invocation(const SweepArgs& a, int ranks, int trained, double wall) {
   return {{"file", a.file},
           {"steps", a.o.steps},
@@ -178,7 +171,7 @@ nlohmann::ordered_json invocation(const SweepArgs& a, int ranks, int trained, do
 // add up its wall time.
 void append_history(const std::string& out, const std::vector<nlohmann::ordered_json>& entries) {
   nlohmann::ordered_json history =
-      nlohmann::ordered_json::parse(read_file(out + "/sweep.json"), nullptr, false);
+      nlohmann::ordered_json::parse(read_file_or_empty(out + "/sweep.json"), nullptr, false);
   if (!history.is_object() || !history.contains("invocations") ||
       !history["invocations"].is_array())
     history = {{"invocations", nlohmann::ordered_json::array()}};
@@ -203,7 +196,8 @@ int gather(const SweepArgs& a) {
   std::vector<std::filesystem::path> merged;
   std::error_code ec;
   for (const auto& f : std::filesystem::directory_iterator(a.out + "/shards", ec)) {
-    const auto j = nlohmann::ordered_json::parse(read_file(f.path().string()), nullptr, false);
+    const auto j =
+        nlohmann::ordered_json::parse(read_file_or_empty(f.path().string()), nullptr, false);
     if (j.is_object()) entries.push_back(j);
     merged.push_back(f.path());
   }
@@ -244,7 +238,7 @@ int run_sweep(const SweepArgs& a, const Ranks& ranks) {
     std::filesystem::create_directories(out + "/runs", ec);
     if (ec) throw InputError(out + ": cannot create directory (" + ec.message() + ")");
     // The sweep file as run, for tools/report.py (paper values, row order).
-    if (ranks.rank() == 0) write_file_atomic(out + "/sweep.toml", read_file(a.file));
+    if (ranks.rank() == 0) write_file_atomic(out + "/sweep.toml", read_file_or_empty(a.file));
     int skipped = 0;
     // Shard i's rank r trains every (count * ranks)-th population from i * ranks + r.
     const auto stride = static_cast<size_t>(shard.count) * static_cast<size_t>(ranks.size());

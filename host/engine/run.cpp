@@ -1,6 +1,7 @@
 #include "xent/run.h"
 
 #include <cstdio>
+#include <stdexcept>
 
 #include "io/progress.h"
 #include "xent/checkpoint.h"
@@ -24,6 +25,12 @@ bool due(int64_t s, int64_t every, int64_t last) {
 }
 
 }  // namespace
+
+double metric(const MetricValues& v, const std::string& name) {
+  for (const Metric& m : v)
+    if (m.name == name) return m.value;
+  throw std::out_of_range("no metric named " + name);
+}
 
 MetricValues metric_values(const ReplicaMetrics& m) {
   return {{"r2_a", m.r2_a}, {"r2_o", m.r2_o},     {"mae_o", m.mae_o},

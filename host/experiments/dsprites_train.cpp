@@ -238,8 +238,8 @@ std::vector<MetricValues> ClassifierRun::evaluate() {
 
 std::string ClassifierRun::describe(const MetricValues& m) const {
   char buf[96];
-  std::snprintf(buf, sizeof buf, "train loss %.4f  val loss %.4f  val acc %.4f", m[1].value,
-                m[2].value, m[3].value);
+  std::snprintf(buf, sizeof buf, "train loss %.4f  val loss %.4f  val acc %.4f",
+                metric(m, "train_loss"), metric(m, "val_loss"), metric(m, "val_acc"));
   return buf;
 }
 

@@ -5,12 +5,11 @@
 #include <algorithm>
 #include <cctype>
 #include <charconv>
-#include <filesystem>
-#include <fstream>
 #include <map>
 #include <set>
 #include <sstream>
 
+#include "io/files.h"
 #include "xent/error.h"
 
 namespace xent {
@@ -261,16 +260,7 @@ void apply_steps(Config& c, int64_t steps, bool eval_every_set) {
 }  // namespace
 
 SweepPlan plan_sweep(const std::string& file, const SweepOptions& o) {
-  std::error_code ec;
-  if (std::filesystem::is_directory(file, ec))
-    throw InputError(file + ": cannot open sweep file (it is a directory)");
-  std::ifstream in(file, std::ios::binary);
-  if (!in) throw InputError(file + ": cannot open sweep file");
-  std::string text(kMaxSweepBytes + 1, '\0');
-  in.read(text.data(), static_cast<std::streamsize>(text.size()));
-  if (in.bad()) throw InputError(file + ": cannot read sweep file");
-  text.resize(static_cast<size_t>(in.gcount()));
-  return plan_sweep_text(text, file, o);
+  return plan_sweep_text(read_input_file(file, kMaxSweepBytes, "sweep file"), file, o);
 }
 
 SweepPlan plan_sweep_text(std::string_view text, const std::string& file, const SweepOptions& o) {

@@ -35,13 +35,6 @@ std::string csv_value(const Json& v) {
   return csv_field(v.dump());
 }
 
-std::string read_text(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::ostringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
-
 // The table row of one run: what it is, how it ended, its final metrics and its config.
 Json table_row(const std::string& out, const SweepRun& r) {
   Json row = {{"run", r.id},
@@ -53,8 +46,8 @@ Json table_row(const std::string& out, const SweepRun& r) {
   for (const auto& m : metric_names()) row[m] = nullptr;
   row["error"] = nullptr;
   const std::string dir = run_dir(out, r);
-  const Json summary = Json::parse(read_text(dir + "/summary.json"), nullptr, false);
-  const Json failed = Json::parse(read_text(dir + "/failed.json"), nullptr, false);
+  const Json summary = Json::parse(read_file_or_empty(dir + "/summary.json"), nullptr, false);
+  const Json failed = Json::parse(read_file_or_empty(dir + "/failed.json"), nullptr, false);
   if (summary.is_object() && summary.contains("metrics")) {
     row["status"] = "ok";
     row["wall_s"] = summary.value("wall_s", Json());
@@ -105,7 +98,7 @@ void write_run(const std::string& out, const SweepRun& r, const RunResult& res) 
 bool run_done(const std::string& out, const SweepRun& r) {
   const std::string dir = run_dir(out, r);
   if (!std::filesystem::exists(dir + "/summary.json")) return false;
-  if (read_text(dir + "/config.toml") != to_toml(r.config))
+  if (read_file_or_empty(dir + "/config.toml") != to_toml(r.config))
     throw InputError(dir + "/config.toml: differs from this sweep's config for run " + r.id +
                      " (the sweep file, --set or --steps changed; use another --out)");
   return true;

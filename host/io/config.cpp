@@ -5,8 +5,6 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
-#include <filesystem>
-#include <fstream>
 #include <functional>
 #include <limits>
 #include <map>
@@ -14,6 +12,7 @@
 #include <stdexcept>
 #include <string_view>
 
+#include "io/files.h"
 #include "xent/error.h"
 
 namespace xent {
@@ -410,18 +409,9 @@ std::vector<std::pair<std::string, std::string>> preset_list() {
 Config load_config(const std::string& preset, const std::string& file,
                    const std::vector<std::string>& sets) {
   if (file.empty()) return load_config_text(preset, "", "", sets);
-  // A directory opens as a stream that reads as empty: refused rather than taken as no keys.
-  std::error_code ec;
-  if (std::filesystem::is_directory(file, ec))
-    throw InputError(file + ": cannot open config file (it is a directory)");
-  std::ifstream in(file, std::ios::binary);
-  if (!in) throw InputError(file + ": cannot open config file");
   // One byte past the limit is enough for load_config_text to refuse a file that is too large.
-  std::string text(kMaxConfigBytes + 1, '\0');
-  in.read(text.data(), static_cast<std::streamsize>(text.size()));
-  if (in.bad()) throw InputError(file + ": cannot read config file");
-  text.resize(static_cast<size_t>(in.gcount()));
-  return load_config_text(preset, text, file, sets);
+  return load_config_text(preset, read_input_file(file, kMaxConfigBytes, "config file"), file,
+                          sets);
 }
 
 Config load_config_text(const std::string& preset, std::string_view toml_text,

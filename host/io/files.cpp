@@ -7,6 +7,8 @@
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
+#include <fstream>
+#include <sstream>
 #include <system_error>
 #include <utility>
 
@@ -60,6 +62,26 @@ void AtomicFile::commit() {
     ::fsync(fd);
     ::close(fd);
   }
+}
+
+std::string read_file_or_empty(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::ostringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+std::string read_input_file(const std::string& path, size_t limit, const std::string& kind) {
+  std::error_code ec;
+  if (std::filesystem::is_directory(path, ec))
+    throw InputError(path + ": cannot open " + kind + " (it is a directory)");
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw InputError(path + ": cannot open " + kind);
+  std::string text(limit + 1, '\0');
+  in.read(text.data(), static_cast<std::streamsize>(text.size()));
+  if (in.bad()) throw InputError(path + ": cannot read " + kind);
+  text.resize(static_cast<size_t>(in.gcount()));
+  return text;
 }
 
 void write_file_atomic(const std::string& path, const std::string& text) {

@@ -21,6 +21,8 @@ struct Metric {
   double value;
 };
 using MetricValues = std::vector<Metric>;
+// The value named `name`. Throws std::out_of_range when there is none.
+double metric(const MetricValues& v, const std::string& name);
 
 // The synthetic experiment's metrics as named values (r2_a, r2_o, mae_o, r2_w, r2_o_w,
 // mae_o_w, mcc, acc, loss) and back.
