@@ -47,6 +47,7 @@ const std::vector<std::string> kChanged = {
     "train.eval_samples=512",
     "train.eval_split=0.25",
     "train.tf32=true",
+    "train.threads=3",
 };
 
 std::string key_of(const std::string& set) { return set.substr(0, set.find('=')); }
@@ -130,7 +131,7 @@ TEST(ConfigKeys, PopulationKeyIgnoresExactlyThePerReplicaKeys) {
 
 TEST(ConfigKeys, TheTableSaysWhatEachKeyMayDo) {
   EXPECT_EQ(population_keys(), std::vector<std::string>{"train.population"});
-  EXPECT_EQ(resume_keys(), std::vector<std::string>{"train.steps"});
+  EXPECT_EQ(resume_keys(), (std::vector<std::string>{"train.steps", "train.threads"}));
   const std::vector<std::string> shapes = {"dgp.d",         "dgp.clusters", "dgp.labels",
                                            "dgp.instances", "model.hidden", "train.population"};
   EXPECT_EQ(shape_keys(), shapes);
@@ -175,21 +176,22 @@ TEST(ConfigKeys, CopyKeyCopiesOneField) {
   EXPECT_THROW(copy_key(to, from, "dgp.kapa"), std::invalid_argument);
 }
 
-TEST(ConfigKeys, OnlyTrainStepsMayChangeOnResume) {
+TEST(ConfigKeys, OnlyTrainStepsAndThreadsMayChangeOnResume) {
   const Config run = load_config("", "", {"train.steps=100"});
   EXPECT_NO_THROW(check_resume_config(run, run));
   EXPECT_NO_THROW(check_resume_config(run, load_config("", "", {"train.steps=300"})));
+  EXPECT_NO_THROW(check_resume_config(run, load_config("", "", {"train.threads=3"})));
   try {
     check_resume_config(run, load_config("", "", {"train.steps=100", "train.lr=0.1"}));
     FAIL() << "train.lr changed on resume";
   } catch (const InputError& e) {
     EXPECT_STREQ(e.what(),
                  "--set train.lr: cannot change on --resume (the run used 0.001; only "
-                 "train.steps may change)");
+                 "train.steps or train.threads may change)");
   }
   // Every other key is refused, the evaluation and checkpoint cadence too.
   for (const auto& s : kChanged) {
-    if (key_of(s) == "train.steps") continue;
+    if (key_of(s) == "train.steps" || key_of(s) == "train.threads") continue;
     const Config resumed = load_config("", "", {"train.steps=100", s});
     try {
       check_resume_config(run, resumed);

@@ -21,8 +21,9 @@ Config small_config(int K, uint64_t seed) {
   return c;
 }
 
-std::vector<ReplicaMetrics> run(const Config& c, std::vector<float>* params = nullptr) {
-  CpuBackend b;
+std::vector<ReplicaMetrics> run(const Config& c, std::vector<float>* params = nullptr,
+                                int threads = 1) {
+  CpuBackend b(threads);
   Trainer t(b, c);
   for (int64_t s = 0; s < c.train.steps; ++s) t.step();
   if (params) {
@@ -41,6 +42,24 @@ TEST(Trainer, SameSeedGivesBitwiseIdenticalMetrics) {
     const auto a = run(small_config(K, 7)), b = run(small_config(K, 7));
     ASSERT_EQ(a.size(), static_cast<size_t>(K));
     for (int k = 0; k < K; ++k) EXPECT_TRUE(same_bits(a[k], b[k])) << "K=" << K << " k=" << k;
+  }
+}
+
+TEST(Trainer, AnyThreadCountGivesTheSameBits) {
+  // Batches of 600 rows and a 300-wide layer: the GEMMs run as several row chunks, BatchNorm
+  // in many blocks, and a population of 2 splits over 3 threads inside a replica.
+  Config c = small_config(2, 3);
+  c.model.hidden = {40, 300, 40};
+  c.train.batch = 600;
+  c.train.steps = 4;
+  std::vector<float> p1, p2, p3;
+  const auto a = run(c, &p1, 1), b = run(c, &p2, 2), d = run(c, &p3, 3);
+  ASSERT_EQ(p1.size(), p2.size());
+  EXPECT_EQ(0, std::memcmp(p1.data(), p2.data(), p1.size() * sizeof(float)));
+  EXPECT_EQ(0, std::memcmp(p1.data(), p3.data(), p1.size() * sizeof(float)));
+  for (int k = 0; k < 2; ++k) {
+    EXPECT_TRUE(same_bits(a[k], b[k])) << k;
+    EXPECT_TRUE(same_bits(a[k], d[k])) << k;
   }
 }
 

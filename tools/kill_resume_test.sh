@@ -2,7 +2,8 @@
 # Crash safety end to end: trains a small run while killing it with SIGKILL at random moments
 # and resuming it each time, then checks that it ends bit for bit where an uninterrupted run
 # ends (summary.json metrics and every metrics.jsonl row) and that every checkpoint seen on
-# disk, mid-run included, is complete and passes its checksum.
+# disk, mid-run included, is complete and passes its checksum. The uninterrupted run uses one
+# thread, the killed one two and each resume one to three (train.threads): the same bits.
 #   usage: tools/kill_resume_test.sh [XENT_BINARY] [SEED]     (bounded: about 15 s on 2 cores)
 # KEEP=1 keeps the scratch directory for a look after a failure.
 set -euo pipefail
@@ -28,13 +29,13 @@ args=(-q --set train.steps=6000 --set train.batch=64 --set "model.hidden=[16,32,
   --set train.eval_samples=512 --set dgp.clusters=10 --set dgp.mixing_cond_draws=200
   --set train.population=2 --set train.eval_every=500 --set train.checkpoint_every=40)
 
-"$xent" train "${args[@]}" --out "$work/whole" || fail "the uninterrupted run failed"
+"$xent" train "${args[@]}" --set train.threads=1 --out "$work/whole" || fail "the uninterrupted run failed"
 
 verify() {  # a checkpoint that was visible on disk must read back whole
   "$py" "$here/read_checkpoint.py" "$1" >/dev/null || fail "unreadable checkpoint seen: $1"
 }
 
-"$xent" train "${args[@]}" --out "$work/killed" &
+"$xent" train "${args[@]}" --set train.threads=2 --out "$work/killed" &
 pid=$!
 # The first checkpoint (step 0) comes after the DGP is drawn; before it there is nothing
 # to resume from, so the first kill waits for it.
@@ -64,7 +65,7 @@ while :; do
   verify "$work/killed/checkpoint.xck"
   checked=$((checked + 1))
   [ -e "$work/killed/summary.json" ] && break
-  "$xent" train -q --resume "$work/killed" &
+  "$xent" train -q --resume "$work/killed" --set train.threads=$((1 + RANDOM % 3)) &
   pid=$!
 done
 

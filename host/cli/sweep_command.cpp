@@ -254,8 +254,10 @@ int run_sweep(const SweepArgs& a, const Ranks& ranks) {
         std::fprintf(stderr, "xent sweep%s: %s\n",
                      ranks.size() > 1 ? (" rank " + std::to_string(ranks.rank())).c_str() : "",
                      describe(plan, p).c_str());
-      // The population's runs agree on train.tf32 (it is not a per-replica key).
+      // The population's runs agree on train.tf32 and train.threads (neither is a per-replica
+      // key).
       bo.tf32 = plan.runs[todo.front()].config.train.tf32;
+      bo.threads = plan.runs[todo.front()].config.train.threads;
       auto backend = make_backend(bo);
       run_population(*backend, plan, todo, out, ranks.rank(), progress);
       trained_here += static_cast<int>(todo.size());

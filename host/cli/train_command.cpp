@@ -90,6 +90,7 @@ void run_train(const TrainArgs& a) {
   BackendOptions bo;
   bo.device = a.device;
   bo.tf32 = c.train.tf32;
+  bo.threads = c.train.threads;
   auto backend = make_backend(bo);
   if (c.train.tf32 && backend->name().rfind("cpu", 0) == 0 && !a.quiet)
     std::fprintf(stderr,

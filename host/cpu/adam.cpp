@@ -22,12 +22,17 @@ XENT_VECTOR_CLONES void adam_update(int64_t n, float* __restrict param,
 }  // namespace
 
 void adam(int64_t n, float* param, const float* grad, float* m, float* v, const AdamParams& a,
-          const int64_t* step) {
+          const int64_t* step, ThreadPool& pool) {
   const auto t = static_cast<float>(step ? *step : a.step);
   // PyTorch's form: the bias corrections scale the step, eps is added to sqrt(v_hat).
   const float bc1 = 1.0f - std::pow(a.beta1, t);
   const float bc2 = 1.0f - std::pow(a.beta2, t);
-  adam_update(n, param, grad, m, v, a.beta1, a.beta2, a.eps, a.lr / bc1, std::sqrt(bc2));
+  // Elements are independent: threads take blocks of at least kGrain (~10 us of updates).
+  constexpr int64_t kGrain = 16384;
+  pool.run(n, kGrain, [&](int64_t b, int64_t e) {
+    adam_update(e - b, param + b, grad + b, m + b, v + b, a.beta1, a.beta2, a.eps, a.lr / bc1,
+                std::sqrt(bc2));
+  });
 }
 
 }  // namespace xent::cpu

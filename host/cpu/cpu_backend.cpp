@@ -3,7 +3,6 @@
 
 #include <cblas.h>
 
-#include <cstdlib>
 #include <cstring>
 #include <new>
 #include <vector>
@@ -11,11 +10,18 @@
 #include "cpu/ops.h"
 
 namespace xent {
+namespace {
 
-CpuBackend::CpuBackend() {
-  // The encoder's GEMMs are small (1024 x 250 x 250): a second BLAS thread measured no faster
-  // and spent its time spinning in the kernel. One thread, unless the user says otherwise.
-  if (!std::getenv("OPENBLAS_NUM_THREADS")) openblas_set_num_threads(1);
+// Rows per thread below which the DGP's ops stay on one thread: 256 latent or mixed rows are
+// a few microseconds of work, about what handing a block to a worker costs.
+constexpr int64_t kRowGrain = 256;
+
+}  // namespace
+
+CpuBackend::CpuBackend(int threads) : pool_(threads) {
+  // The pool splits the GEMMs too (host/cpu/linear.cpp), so OpenBLAS runs each part on its
+  // caller's thread: its own threads on top would oversubscribe the cores.
+  openblas_set_num_threads(1);
 }
 
 void* CpuBackend::allocate(size_t bytes) {
@@ -33,29 +39,40 @@ void CpuBackend::zero(void* dst, size_t bytes) { std::memset(dst, 0, bytes); }
 void CpuBackend::copy(void* dst, const void* src, size_t bytes) { std::memcpy(dst, src, bytes); }
 
 // The twin ops are the kernels' CPU twins as they are.
+#define XENT_CPU_WITH_POOL(...) (__VA_ARGS__, pool_)
 #define XENT_CPU_FORWARD(R, NAME, PARAMS, ARGS) \
-  R CpuBackend::NAME PARAMS { return cpu::NAME ARGS; }
+  R CpuBackend::NAME PARAMS { return cpu::NAME XENT_CPU_WITH_POOL ARGS; }
 XENT_TWIN_OPS(XENT_CPU_FORWARD)
 #undef XENT_CPU_FORWARD
+#undef XENT_CPU_WITH_POOL
 
 void CpuBackend::sample_latents(const std::vector<DgpParams>& params,
                                 const std::vector<uint64_t>& seeds, const float* centres,
                                 RngPurpose purpose, uint64_t first, const int64_t* batches_done,
                                 int64_t n, float* z, int32_t* labels, int32_t* cluster) {
   if (batches_done) first += static_cast<uint64_t>(*batches_done) * static_cast<uint64_t>(n);
+  // Sample j is stream first + j, so any split of the rows draws the same samples.
   const int64_t K = static_cast<int64_t>(params.size());
-  for (int64_t k = 0; k < K; ++k) {
-    const DgpParams& p = params[k];
-    xent::sample_latents(p, centres + k * int64_t{p.clusters} * p.d, seeds[k], purpose, first, n,
-                         z + k * n * p.d, labels + k * n, cluster ? cluster + k * n : nullptr);
-  }
+  pool_.run(K * n, kRowGrain, [&](int64_t begin, int64_t end) {
+    cpu::for_rows(n, begin, end, [&](int64_t k, int64_t r0, int64_t r1) {
+      const DgpParams& p = params[k];
+      const int64_t at = k * n + r0;
+      xent::sample_latents(p, centres + k * int64_t{p.clusters} * p.d, seeds[k], purpose,
+                           first + static_cast<uint64_t>(r0), r1 - r0, z + at * p.d, labels + at,
+                           cluster ? cluster + at : nullptr);
+    });
+  });
 }
 
 void CpuBackend::mixing_forward(int K, int layers, int d, const float* weights, const float* z,
                                 int64_t n, float* x) {
   const int64_t per = int64_t{layers} * d * d;
-  for (int64_t k = 0; k < K; ++k)
-    xent::mixing_forward(weights + k * per, layers, d, z + k * n * d, n, x + k * n * d);
+  pool_.run(K * n, kRowGrain, [&](int64_t begin, int64_t end) {
+    cpu::for_rows(n, begin, end, [&](int64_t k, int64_t r0, int64_t r1) {
+      const int64_t at = (k * n + r0) * d;
+      xent::mixing_forward(weights + k * per, layers, d, z + at, r1 - r0, x + at);
+    });
+  });
 }
 
 void CpuBackend::increment(int64_t* counter) { ++*counter; }

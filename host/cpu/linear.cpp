@@ -18,10 +18,22 @@ namespace {
 // Inner dimensions up to this take the loops: d = 5 features (the head) or a d-wide input.
 constexpr int kSmallInner = 8;
 
+// Rows (or output columns) per thread below which an op stays on one thread: a block of 64
+// rows of a 250-wide layer is ~8 MFLOP, far above what handing it to a worker costs.
+constexpr int64_t kGrain = 64;
+
 // wt [in][out] = w [out][in]^T, so that the loops below read contiguous rows.
 void transpose(const float* w, int out, int in, float* wt) {
   for (int o = 0; o < out; ++o)
     for (int i = 0; i < in; ++i) wt[i * out + o] = w[o * in + i];
+}
+
+// wt for every replica, [K][in][out].
+std::vector<float> transposed(const LinearShape& s, const float* w) {
+  const int64_t per = int64_t{s.in} * s.out;
+  std::vector<float> wt(static_cast<size_t>(s.K * per));
+  for (int k = 0; k < s.K; ++k) transpose(w + k * per, s.out, s.in, wt.data() + k * per);
+  return wt;
 }
 
 // y [rows][out] = x [rows][in] W^T (+ b): each output's IN products summed in order of i, then
@@ -56,103 +68,167 @@ XENT_VECTOR_CLONES float dot(const float* __restrict a, const float* __restrict 
   return s;
 }
 
-// dx [rows][in] = dy W (dot products of dy's rows with wt's rows; skipped when dx is null) and
-// dW [out][in] = dy^T x, accumulated over rows (in row order, in float, as a GEMM does) in
-// dwt [in][out], which stays in L1.
+// dx [rows][in] = dy W: dot products of dy's rows with wt's rows.
 template <int IN>
-XENT_VECTOR_CLONES void backward_small_inner(int64_t rows, int out, const float* __restrict x,
-                                             const float* __restrict wt, const float* __restrict dy,
-                                             float* __restrict dx, float* __restrict dwt) {
-  for (int i = 0; i < IN * out; ++i) dwt[i] = 0.0f;
+XENT_VECTOR_CLONES void dx_small_inner(int64_t rows, int out, const float* __restrict wt,
+                                       const float* __restrict dy, float* __restrict dx) {
+  for (int64_t r = 0; r < rows; ++r)
+    for (int i = 0; i < IN; ++i) dx[r * IN + i] = dot(dy + r * out, wt + i * out, out);
+}
+
+// Columns [o0, o1) of dwt [in][out] = (dy^T x)^T, accumulated over rows in row order, in float
+// as a GEMM does.
+template <int IN>
+XENT_VECTOR_CLONES void dw_small_inner(int64_t rows, int out, int o0, int o1,
+                                       const float* __restrict x, const float* __restrict dy,
+                                       float* __restrict dwt) {
+  for (int i = 0; i < IN; ++i)
+    for (int o = o0; o < o1; ++o) dwt[i * out + o] = 0.0f;
   for (int64_t r = 0; r < rows; ++r) {
     const float* dyr = dy + r * out;
     for (int i = 0; i < IN; ++i) {
       const float xi = x[r * IN + i];
       float* __restrict di = dwt + i * out;
-      for (int o = 0; o < out; ++o) di[o] += xi * dyr[o];
+      for (int o = o0; o < o1; ++o) di[o] += xi * dyr[o];
     }
-    if (dx)
-      for (int i = 0; i < IN; ++i) dx[r * IN + i] = dot(dyr, wt + i * out, out);
   }
 }
 
-// db [out] = column sums of dy [rows][out]. They accumulate in double: with 1024+ rows float
-// sums lose bits that the GPU's tree reduction keeps, and the reference should be the more exact
-// of the two.
-XENT_VECTOR_CLONES void column_sums(int64_t rows, int out, const float* __restrict dy,
-                                    double* __restrict acc, float* __restrict db) {
-  for (int o = 0; o < out; ++o) acc[o] = 0.0;
+// Columns [o0, o1) of db = the column sums of dy [rows][out]. They accumulate in double: with
+// 1024+ rows float sums lose bits that the GPU's tree reduction keeps, and the reference should
+// be the more exact of the two.
+XENT_VECTOR_CLONES void column_sums(int64_t rows, int out, int o0, int o1,
+                                    const float* __restrict dy, double* __restrict acc,
+                                    float* __restrict db) {
+  for (int o = o0; o < o1; ++o) acc[o] = 0.0;
   for (int64_t r = 0; r < rows; ++r)
-    for (int o = 0; o < out; ++o) acc[o] += dy[r * out + o];
-  for (int o = 0; o < out; ++o) db[o] = static_cast<float>(acc[o]);
+    for (int o = o0; o < o1; ++o) acc[o] += dy[r * out + o];
+  for (int o = o0; o < o1; ++o) db[o] = static_cast<float>(acc[o]);
 }
 
+// The loops for the inner dimension `in` (<= IN), instantiated for each width up to IN.
+enum class Pass { kForward, kDx, kDw };
 template <int IN>
-void small_inner(bool forward, int64_t rows, int in, int out, const float* x, const float* wt,
-                 const float* b_or_dy, float* y_or_dx, float* dwt) {
-  if (in != IN) return small_inner<IN - 1>(forward, rows, in, out, x, wt, b_or_dy, y_or_dx, dwt);
-  if (forward)
-    forward_small_inner<IN>(rows, out, x, wt, b_or_dy, y_or_dx);
+void small_inner(Pass pass, int64_t rows, int in, int out, int o0, int o1, const float* x,
+                 const float* wt, const float* b_or_dy, float* out_array) {
+  if (in != IN) return small_inner<IN - 1>(pass, rows, in, out, o0, o1, x, wt, b_or_dy, out_array);
+  if (pass == Pass::kForward)
+    forward_small_inner<IN>(rows, out, x, wt, b_or_dy, out_array);
+  else if (pass == Pass::kDx)
+    dx_small_inner<IN>(rows, out, wt, b_or_dy, out_array);
   else
-    backward_small_inner<IN>(rows, out, x, wt, b_or_dy, y_or_dx, dwt);
+    dw_small_inner<IN>(rows, out, o0, o1, x, b_or_dy, out_array);
 }
 template <>
-void small_inner<0>(bool, int64_t, int, int, const float*, const float*, const float*, float*,
+void small_inner<0>(Pass, int64_t, int, int, int, int, const float*, const float*, const float*,
                     float*) {}
 
 }  // namespace
 
-void linear_forward(const LinearShape& s, const float* x, const float* w, const float* b,
-                    float* y) {
+// Threads split rows (y, dx) or output columns (dW, db), never an inner sum. The loops above
+// are split by rows or columns directly. OpenBLAS is another matter: which kernel it runs, and
+// so the order of an element's sum, depends on the whole call's shape (a call of under ~1e6 or
+// ~7e6 multiply-adds takes its small-matrix or direct kernels, depending on the version and the
+// CPU). So its calls are fixed by the shape alone: rows in chunks of kChunk, one call each, a
+// replica's dW in one call, and the threads share out those calls. Every thread count makes the
+// same calls and gets the same bits. A chunk of 256 rows costs 3-5% over one 1024-row call (on
+// one thread, measured for the 250 x 250 layer); a population's calls are its replicas' chunks.
+constexpr int64_t kChunk = 256;
+
+int64_t chunks(int64_t rows) { return (rows + kChunk - 1) / kChunk; }
+
+void linear_forward(const LinearShape& s, const float* x, const float* w, const float* b, float* y,
+                    ThreadPool& pool) {
   const int64_t rows = s.rows;
-  std::vector<float> wt(s.in <= kSmallInner ? static_cast<size_t>(s.in) * s.out : 0);
-  for (int k = 0; k < s.K; ++k) {
-    const float* xk = x + k * rows * s.in;
-    const float* wk = w + int64_t{k} * s.out * s.in;
-    float* yk = y + k * rows * s.out;
-    const float* bk = b ? b + int64_t{k} * s.out : nullptr;
-    if (s.in <= kSmallInner) {
-      transpose(wk, s.out, s.in, wt.data());
-      small_inner<kSmallInner>(true, rows, s.in, s.out, xk, wt.data(), bk, yk, nullptr);
-      continue;
-    }
-    // With a bias, y starts as the bias and the GEMM adds the products (beta = 1): one pass
-    // over y fewer than zeroing it (OpenBLAS's beta = 0) and adding the bias after, and the
-    // same bits, acc + b rounded once.
-    if (bk)
-      for (int64_t r = 0; r < rows; ++r) std::copy_n(bk, s.out, yk + r * s.out);
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, static_cast<int>(rows), s.out, s.in, 1.0f,
-                xk, s.in, wk, s.in, bk ? 1.0f : 0.0f, yk, s.out);
+  if (s.in <= kSmallInner) {
+    const std::vector<float> wt = transposed(s, w);
+    pool.run(s.K * rows, kGrain, [&](int64_t begin, int64_t end) {
+      for_rows(rows, begin, end, [&](int64_t k, int64_t r0, int64_t r1) {
+        small_inner<kSmallInner>(Pass::kForward, r1 - r0, s.in, s.out, 0, s.out,
+                                 x + (k * rows + r0) * s.in, wt.data() + k * s.in * s.out,
+                                 b ? b + k * s.out : nullptr, y + (k * rows + r0) * s.out);
+      });
+    });
+    return;
   }
+  const int64_t per = chunks(rows);
+  pool.run_each(s.K * per, [&](int64_t t) {
+    const int64_t k = t / per;
+    const int64_t r0 = (t - k * per) * kChunk;
+    const int64_t m = std::min(kChunk, rows - r0);
+    const float* xk = x + (k * rows + r0) * s.in;
+    float* yk = y + (k * rows + r0) * s.out;
+    const float* bk = b ? b + k * s.out : nullptr;
+    // With a bias, y starts as the bias and the GEMM adds the products (beta = 1): one pass over
+    // y fewer than zeroing it (OpenBLAS's beta = 0) and adding the bias after, and the same
+    // bits, acc + b rounded once.
+    if (bk)
+      for (int64_t r = 0; r < m; ++r) std::copy_n(bk, s.out, yk + r * s.out);
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, static_cast<int>(m), s.out, s.in, 1.0f, xk,
+                s.in, w + k * s.out * s.in, s.in, bk ? 1.0f : 0.0f, yk, s.out);
+  });
 }
 
 void linear_backward(const LinearShape& s, const float* x, const float* w, const float* dy,
-                     float* dx, float* dw, float* db) {
+                     float* dx, float* dw, float* db, ThreadPool& pool) {
   const int64_t rows = s.rows;
-  const bool small = s.in <= kSmallInner;
-  std::vector<float> wt(small ? static_cast<size_t>(s.in) * s.out : 0), dwt(wt.size());
-  std::vector<double> acc(db ? s.out : 0);
-  for (int k = 0; k < s.K; ++k) {
-    const float* xk = x + k * rows * s.in;
-    const float* wk = w + int64_t{k} * s.out * s.in;
-    const float* dyk = dy + k * rows * s.out;
-    float* dxk = dx ? dx + k * rows * s.in : nullptr;
-    float* dwk = dw + int64_t{k} * s.out * s.in;
-    if (small) {
-      transpose(wk, s.out, s.in, wt.data());
-      small_inner<kSmallInner>(false, rows, s.in, s.out, xk, wt.data(), dyk, dxk, dwt.data());
-      for (int o = 0; o < s.out; ++o)
-        for (int i = 0; i < s.in; ++i) dwk[o * s.in + i] = dwt[i * s.out + o];
-    } else {
-      if (dxk)
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, static_cast<int>(rows), s.in, s.out,
-                    1.0f, dyk, s.out, wk, s.in, 0.0f, dxk, s.in);
-      cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, s.out, s.in, static_cast<int>(rows),
-                  1.0f, dyk, s.out, xk, s.in, 0.0f, dwk, s.in);
-    }
-    if (!db) continue;
-    column_sums(rows, s.out, dyk, acc.data(), db + int64_t{k} * s.out);
+  const int64_t per_w = int64_t{s.in} * s.out;
+  // db: column sums, in column blocks of kGrain.
+  const int64_t col_blocks = (s.out + kGrain - 1) / kGrain;
+  std::vector<double> acc(db ? static_cast<size_t>(s.K * s.out) : 0);
+  const auto db_block = [&](int64_t t) {
+    const int64_t k = t / col_blocks;
+    const int c0 = static_cast<int>((t - k * col_blocks) * kGrain);
+    const int c1 = std::min(s.out, c0 + static_cast<int>(kGrain));
+    column_sums(rows, s.out, c0, c1, dy + k * rows * s.out, acc.data() + k * s.out, db + k * s.out);
+  };
+  if (s.in > kSmallInner) {
+    // The calls, largest first: each replica's dW = dy^T x, its dx = dy W by chunks of rows,
+    // then db's column blocks.
+    const int64_t per = dx ? chunks(rows) : 0;
+    const int64_t dw_calls = s.K, dx_calls = s.K * per;
+    pool.run_each(dw_calls + dx_calls + (db ? s.K * col_blocks : 0), [&](int64_t t) {
+      if (t < dw_calls) {
+        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, s.out, s.in, static_cast<int>(rows),
+                    1.0f, dy + t * rows * s.out, s.out, x + t * rows * s.in, s.in, 0.0f,
+                    dw + t * per_w, s.in);
+      } else if (t < dw_calls + dx_calls) {
+        const int64_t k = (t - dw_calls) / per;
+        const int64_t r0 = (t - dw_calls - k * per) * kChunk;
+        const int64_t m = std::min(kChunk, rows - r0);
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, static_cast<int>(m), s.in, s.out,
+                    1.0f, dy + (k * rows + r0) * s.out, s.out, w + k * per_w, s.in, 0.0f,
+                    dx + (k * rows + r0) * s.in, s.in);
+      } else {
+        db_block(t - dw_calls - dx_calls);
+      }
+    });
+    return;
   }
+  // The loops: dx by rows, then dW and db by output columns.
+  const std::vector<float> wt = transposed(s, w);
+  if (dx)
+    pool.run(s.K * rows, kGrain, [&](int64_t begin, int64_t end) {
+      for_rows(rows, begin, end, [&](int64_t k, int64_t r0, int64_t r1) {
+        small_inner<kSmallInner>(Pass::kDx, r1 - r0, s.in, s.out, 0, s.out, nullptr,
+                                 wt.data() + k * per_w, dy + (k * rows + r0) * s.out,
+                                 dx + (k * rows + r0) * s.in);
+      });
+    });
+  std::vector<float> dwt(static_cast<size_t>(s.K * per_w));
+  pool.run(int64_t{s.K} * s.out, kGrain / 4, [&](int64_t begin, int64_t end) {
+    for_rows(s.out, begin, end, [&](int64_t k, int64_t o0, int64_t o1) {
+      const float* xk = x + k * rows * s.in;
+      const float* dyk = dy + k * rows * s.out;
+      float* dwk = dw + k * per_w;
+      float* dwtk = dwt.data() + k * per_w;
+      const int c0 = static_cast<int>(o0), c1 = static_cast<int>(o1);
+      small_inner<kSmallInner>(Pass::kDw, rows, s.in, s.out, c0, c1, xk, nullptr, dyk, dwtk);
+      for (int o = c0; o < c1; ++o)
+        for (int i = 0; i < s.in; ++i) dwk[o * s.in + i] = dwtk[i * s.out + o];
+      if (db) column_sums(rows, s.out, c0, c1, dyk, acc.data() + k * s.out, db + k * s.out);
+    });
+  });
 }
 
 }  // namespace xent::cpu

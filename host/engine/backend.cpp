@@ -3,6 +3,7 @@
 #include <utility>
 
 #include "cpu/cpu_backend.h"
+#include "io/cores.h"
 #include "xent/error.h"
 #if defined(XENT_HAVE_CUDA_BACKEND)
 #include <cuda_runtime_api.h>
@@ -38,6 +39,12 @@ std::unique_ptr<Backend> make_cuda(const BackendOptions& o) {
 }
 #endif
 
+std::unique_ptr<Backend> make_cpu(const BackendOptions& o) {
+  if (o.threads < 0)
+    throw InputError("train.threads: must be >= 0, got " + std::to_string(o.threads));
+  return std::make_unique<CpuBackend>(o.threads > 0 ? o.threads : usable_cores());
+}
+
 }  // namespace
 
 std::unique_ptr<StepRecording> Backend::record_step(std::function<void()> record) {
@@ -46,11 +53,11 @@ std::unique_ptr<StepRecording> Backend::record_step(std::function<void()> record
 
 std::unique_ptr<Backend> make_backend(const BackendOptions& o) {
   const std::string& device = o.device;
-  if (device == "cpu") return std::make_unique<CpuBackend>();
+  if (device == "cpu") return make_cpu(o);
 #if defined(XENT_HAVE_CUDA_BACKEND)
   if (device == "auto") {
     if (cuda::missing_device().empty()) return make_cuda(o);
-    return std::make_unique<CpuBackend>();
+    return make_cpu(o);
   }
   if (device == "cuda") {
     if (const std::string why = cuda::missing_device(); !why.empty())
@@ -58,7 +65,7 @@ std::unique_ptr<Backend> make_backend(const BackendOptions& o) {
     return make_cuda(o);
   }
 #else
-  if (device == "auto") return std::make_unique<CpuBackend>();
+  if (device == "auto") return make_cpu(o);
   if (device == "cuda")
     throw InputError(
         "--device cuda: this build has no CUDA backend (nvcc was not found when it was "

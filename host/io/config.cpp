@@ -37,7 +37,7 @@ struct Attrs {
   bool population = false;
   // The shapes of the tensors a checkpoint holds depend on it.
   bool shape = false;
-  // May change when a run is resumed (the one key a checkpoint's config_hash leaves out).
+  // May change when a run is resumed (a checkpoint's config_hash leaves these keys out).
   bool resume = false;
 };
 
@@ -293,6 +293,7 @@ const std::vector<Key>& keys() {
       XENT_INT_KEY("train.eval_samples", train.eval_samples),
       XENT_DOUBLE_KEY("train.eval_split", train.eval_split, double),
       XENT_BOOL_KEY("train.tf32", train.tf32),
+      XENT_INT_KEY("train.threads", train.threads, .resume = true),
   };
   return k;
 }
@@ -495,6 +496,8 @@ void validate(const Config& c) {
        "must be >= 0 (0: write a checkpoint only at the end)");
   need(t.eval_samples >= 8, "train.eval_samples", "must be >= 8");
   need(t.eval_split > 0 && t.eval_split < 1, "train.eval_split", "must be in (0, 1)");
+  need(t.threads >= 0 && t.threads <= 1024, "train.threads",
+       "must be in [0, 1024] (0: every core this process may use)");
   const double fit = std::round(t.eval_samples * t.eval_split);
   need(fit >= g.d + 2 && t.eval_samples - fit >= 2, "train.eval_samples",
        "too few samples to fit a probe with d + 1 parameters");

@@ -184,6 +184,9 @@ struct BackendOptions {
   int rank = 0;
   bool tf32 = false;   // TF32 tensor cores in the CUDA backend's GEMMs (train.tf32); CPU: FP32
   bool graphs = true;  // CUDA: replay recorded steps as graphs (false: launch every op)
+  // CPU: the threads its ops split over; 0: every core this process may use. The results are
+  // the same for any count.
+  int threads = 0;
 };
 
 // The one way a front end gets a backend. Throws InputError for an unknown or unavailable

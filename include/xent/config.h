@@ -40,6 +40,9 @@ struct TrainConfig {
   // TF32 tensor cores in the CUDA backend's GEMMs (10-bit mantissas in the products, FP32
   // sums); the CPU backend always computes in FP32.
   bool tf32 = false;
+  // CPU backend threads; 0: every core this process may use (its affinity mask and cgroup
+  // quota). Results are the same bits for any value, so a run may resume with another.
+  int threads = 0;
 };
 
 struct Config {
