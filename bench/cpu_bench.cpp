@@ -224,11 +224,11 @@ void train_step(benchmark::State& st, const std::string& preset) {
 }
 BENCHMARK_CAPTURE(train_step, sup_base, std::string("sup-base"))
     ->Apply([](auto* b) {
-      rows(b, {{1}, {16}});
+      rows(b, {{1}, {8}, {16}});
     }) -> Unit(benchmark::kMillisecond);
 BENCHMARK_CAPTURE(train_step, diet_base, std::string("diet-base"))
     ->Apply([](auto* b) {
-      rows(b, {{1}, {16}});
+      rows(b, {{1}, {8}, {16}});
     }) -> Unit(benchmark::kMillisecond);
 
 }  // namespace

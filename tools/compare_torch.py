@@ -4,12 +4,23 @@
     tools/compare_torch.py                      # speed table: steps/s and xent / PyTorch ratios
     tools/compare_torch.py --r2 0.99            # also the wall time to reach R2_a >= 0.99
     tools/compare_torch.py --json out.json      # the measurements as JSON
+    tools/compare_torch.py --population 8       # also K = 8 models at once (0: no such rows)
 
 PyTorch comes from PyPI into .venv-torch (created on first use; the script re-runs itself with
 that interpreter). Both sides time whole training steps including the DGP draw, after a
-warm-up, with the same number of threads: OPENBLAS_NUM_THREADS for xent's GEMMs and
-torch.set_num_threads for PyTorch. xent's speed is the steps_per_s of `xent train`'s
-summary.json (training steps only, evaluations excluded).
+warm-up, with the same number of threads: train.threads for xent and torch.set_num_threads for
+PyTorch. xent's speed is the steps_per_s of `xent train`'s summary.json (training steps only,
+evaluations excluded).
+
+Populations: xent trains K replicas in the same calls (train.population = K); PyTorch's own
+way of training K models at once is an ensemble through torch.func (stack_module_state, then
+functional_call under vmap, BatchNorm in training mode with each model's running statistics,
+one Adam over the stacked parameters). Both are reported in replica-steps/s beside K = 1 runs
+one after another (the K = 1 rate).
+
+Each rate also reads as GFLOP/s (the linear layers' multiply-adds, forward and backward, per
+second) against the machine's SGEMM peak at that thread count: PyTorch's (MKL) float32 product
+of two 2048 x 2048 matrices, the best of five.
 """
 import argparse
 import json
@@ -209,28 +220,100 @@ def torch_time_to_r2(preset, threads, target, every, max_steps):
     return None, max_steps, run.r2()
 
 
-def xent_env(threads):
-    env = dict(os.environ)
-    env["OPENBLAS_NUM_THREADS"] = str(threads)
-    return env
+def torch_ensemble_steps_per_s(preset, threads, K, steps, warmup):
+    """K models trained at once with torch.func: replica-steps/s."""
+    import copy
+    import torch
+    from torch.func import functional_call, stack_module_state, vmap
+    torch.set_num_threads(threads)
+    dgp = Dgp(PRESETS[preset])
+    encoder, head = make_model(dgp.classes)
+    model = torch.nn.Sequential(encoder, head)
+    models = [copy.deepcopy(model) for _ in range(K)]
+    for m in models:  # each its own initialisation, as xent's replicas
+        for layer in m.modules():
+            if hasattr(layer, "reset_parameters"):
+                layer.reset_parameters()
+    params, buffers = stack_module_state(models)
+    base = copy.deepcopy(model).to("meta")
+    loss_fn = torch.nn.CrossEntropyLoss()
+
+    def one(p, b, x, y):
+        return loss_fn(functional_call(base, (p, b), (x,)), y)
+
+    batched = vmap(one)
+    opt = torch.optim.Adam(list(params.values()), lr=1e-3)
+
+    def step():
+        _, x, y = dgp.sample(K * BATCH)
+        opt.zero_grad(set_to_none=True)
+        batched(params, buffers, x.view(K, BATCH, D), y.view(K, BATCH)).sum().backward()
+        opt.step()
+
+    for _ in range(warmup):
+        step()
+    t0 = time.perf_counter()
+    for _ in range(steps):
+        step()
+    return K * steps / (time.perf_counter() - t0)
 
 
-def xent_steps_per_s(xent, preset, threads, steps, warmup, device="cpu"):
+def sgemm_peak_gflops(threads):
+    """The best of five float32 2048 x 2048 x 2048 products through PyTorch (MKL)."""
+    import torch
+    torch.set_num_threads(threads)
+    n = 2048
+    a, b = torch.randn(n, n), torch.randn(n, n)
+    a @ b
+    best = float("inf")
+    for _ in range(5):
+        t0 = time.perf_counter()
+        a @ b
+        best = min(best, time.perf_counter() - t0)
+    return 2 * n ** 3 / best / 1e9
+
+
+def step_gflop(preset):
+    """Multiply-adds x 2 of one training step's linear layers (forward, then dx and dW; the
+    first layer's dx is not computed) at batch 1024."""
+    classes = CLUSTERS if PRESETS[preset] == "supervised" else INSTANCES
+    widths = [D, 10 * D, 50 * D, 50 * D, 50 * D, 50 * D, 10 * D, D, classes]
+    layers = list(zip(widths[:-1], widths[1:]))
+    forward = sum(2 * BATCH * i * o for i, o in layers)
+    return (3 * forward - 2 * BATCH * layers[0][0] * layers[0][1]) / 1e9
+
+
+def cpu_model():
+    try:
+        for line in open("/proc/cpuinfo"):
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    import platform
+    return platform.processor() or "unknown CPU"
+
+
+def xent_train(xent, args, threads):
+    subprocess.run([xent, "train", "-q", "--force", "--set", f"train.threads={threads}"] + args,
+                   check=True)
+
+
+def xent_steps_per_s(xent, preset, threads, steps, warmup, device="cpu", population=1):
     with tempfile.TemporaryDirectory() as out:
         # The warm-up steps are timed too by xent; run enough steps that they do not matter.
-        subprocess.run([xent, "train", "-q", "--device", device, "--preset", preset, "--out", out,
-                        "--force", "--set", f"train.steps={steps + warmup}", "--set",
-                        "train.eval_every=0", "--set", "train.checkpoint_every=0"],
-                       check=True, env=xent_env(threads))
+        xent_train(xent, ["--device", device, "--preset", preset, "--out", out, "--set",
+                          f"train.steps={steps + warmup}", "--set", "train.eval_every=0", "--set",
+                          "train.checkpoint_every=0", "--set", f"train.population={population}"],
+                   threads)
         return json.loads(pathlib.Path(out, "summary.json").read_text())["steps_per_s"]
 
 
 def xent_time_to_r2(xent, preset, threads, target, every, max_steps):
     with tempfile.TemporaryDirectory() as out:
-        subprocess.run([xent, "train", "-q", "--device", "cpu", "--preset", preset, "--out", out,
-                        "--force", "--set", f"train.steps={max_steps}", "--set",
-                        f"train.eval_every={every}", "--set", "train.checkpoint_every=0"],
-                       check=True, env=xent_env(threads))
+        xent_train(xent, ["--device", "cpu", "--preset", preset, "--out", out, "--set",
+                          f"train.steps={max_steps}", "--set", f"train.eval_every={every}",
+                          "--set", "train.checkpoint_every=0"], threads)
         for line in pathlib.Path(out, "metrics.jsonl").read_text().splitlines():
             row = json.loads(line)
             if row["r2_a"] >= target:
@@ -246,6 +329,8 @@ def main():
     ap.add_argument("--steps", type=int, default=300, help="timed steps per measurement")
     ap.add_argument("--warmup", type=int, default=20)
     ap.add_argument("--repeats", type=int, default=3, help="the median of this many is reported")
+    ap.add_argument("--population", type=int, default=8,
+                    help="K for the population rows (xent population, torch.func ensemble); 0: none")
     ap.add_argument("--r2", type=float, default=None,
                     help="also time both to reach this R2_a (1 thread; evaluations included)")
     ap.add_argument("--r2-every", type=int, default=500, help="steps between R2 evaluations")
@@ -258,15 +343,23 @@ def main():
         sys.exit(f"compare_torch.py: --xent {a.xent}: no such file (build it with tools/build)")
     if any(t < 1 for t in a.threads):
         sys.exit("compare_torch.py: --threads: every value must be >= 1")
+    if a.population < 0 or a.population == 1:
+        sys.exit("compare_torch.py: --population: must be 0 (no population rows) or >= 2")
     ensure_torch()
     import torch
 
     load = os.getloadavg()[0]
-    print(f"torch {torch.__version__}, load average {load:.2f} at start, "
-          f"median of {a.repeats}, {a.steps} steps after {a.warmup} warm-up")
+    cpu = cpu_model()
+    print(f"{cpu}, {os.cpu_count()} CPUs; torch {torch.__version__}, load average {load:.2f} at "
+          f"start, median of {a.repeats}, {a.steps} steps after {a.warmup} warm-up")
+    peaks = {t: sgemm_peak_gflops(t) for t in a.threads}
+    print("SGEMM peak (2048^3, float32, MKL): " +
+          ", ".join(f"{peaks[t]:.0f} GFLOP/s at {t} thread{'s' if t > 1 else ''}" for t in a.threads))
     rows = []
-    print(f"{'preset':<10} {'threads':>7} {'xent steps/s':>13} {'torch steps/s':>14} {'ratio':>6}")
+    print(f"{'preset':<10} {'threads':>7} {'xent steps/s':>13} {'torch steps/s':>14} {'ratio':>6}"
+          f"  {'xent % peak':>11} {'torch % peak':>12}")
     for preset in a.presets:
+        gflop = step_gflop(preset)
         for threads in a.threads:
             # Alternating, so that a change in the machine's load falls on both sides alike.
             xs, ts = [], []
@@ -274,9 +367,35 @@ def main():
                 xs.append(xent_steps_per_s(a.xent, preset, threads, a.steps, a.warmup))
                 ts.append(torch_steps_per_s(preset, threads, a.steps, a.warmup))
             x, t = statistics.median(xs), statistics.median(ts)
+            xp, tp = 100 * x * gflop / peaks[threads], 100 * t * gflop / peaks[threads]
             rows.append({"preset": preset, "threads": threads, "xent_steps_per_s": xs,
-                         "torch_steps_per_s": ts, "ratio": x / t})
-            print(f"{preset:<10} {threads:>7} {x:>13.1f} {t:>14.1f} {x / t:>6.2f}", flush=True)
+                         "torch_steps_per_s": ts, "ratio": x / t, "step_gflop": gflop,
+                         "sgemm_peak_gflops": peaks[threads], "xent_percent_of_peak": xp,
+                         "torch_percent_of_peak": tp})
+            print(f"{preset:<10} {threads:>7} {x:>13.1f} {t:>14.1f} {x / t:>6.2f}  {xp:>10.0f}% "
+                  f"{tp:>11.0f}%", flush=True)
+    pop_rows = []
+    if a.population:
+        K = a.population
+        print(f"\npopulations of K = {K}, replica-steps/s (one by one: K = 1 runs in turn)")
+        print(f"{'preset':<10} {'threads':>7} {'xent K':>8} {'xent 1 by 1':>12} {'torch vmap':>11}"
+              f" {'K / 1 by 1':>11} {'K / vmap':>9}")
+        for preset in a.presets:
+            for threads in a.threads:
+                xk, tv = [], []
+                for _ in range(a.repeats):
+                    xk.append(K * xent_steps_per_s(a.xent, preset, threads, a.steps // K + 5,
+                                                   a.warmup // K + 2, population=K))
+                    tv.append(torch_ensemble_steps_per_s(preset, threads, K, a.steps // K + 5,
+                                                         a.warmup // K + 2))
+                one = statistics.median(next(r["xent_steps_per_s"] for r in rows
+                                             if r["preset"] == preset and r["threads"] == threads))
+                x, t = statistics.median(xk), statistics.median(tv)
+                pop_rows.append({"preset": preset, "threads": threads, "K": K,
+                                 "xent_replica_steps_per_s": xk, "xent_one_by_one": one,
+                                 "torch_vmap_replica_steps_per_s": tv})
+                print(f"{preset:<10} {threads:>7} {x:>8.1f} {one:>12.1f} {t:>11.1f} "
+                      f"{x / one:>11.2f} {x / t:>9.2f}", flush=True)
     if a.gpu and not torch.cuda.is_available():
         print("--gpu: PyTorch sees no CUDA device; no GPU rows")
     elif a.gpu:
@@ -303,8 +422,10 @@ def main():
     print(f"load average {os.getloadavg()[0]:.2f} at end")
     if a.json:
         pathlib.Path(a.json).write_text(json.dumps(
-            {"torch": torch.__version__, "load_start": load, "load_end": os.getloadavg()[0],
-             "steps": a.steps, "repeats": a.repeats, "speed": rows, "time_to_r2": r2_rows},
+            {"cpu": cpu, "torch": torch.__version__, "load_start": load,
+             "load_end": os.getloadavg()[0], "steps": a.steps, "repeats": a.repeats,
+             "sgemm_peak_gflops": peaks, "speed": rows, "populations": pop_rows,
+             "time_to_r2": r2_rows},
             indent=2) + "\n")
 
 

@@ -196,21 +196,25 @@ void linear_forward(const LinearShape& s, const float* x, const float* w, const 
     });
     return;
   }
+  // The chunks are dealt in contiguous runs, as the other ops deal rows: each thread then
+  // reads in BatchNorm the rows it wrote here, from its own cache.
   const int64_t per = chunks(rows);
-  pool.run_each(s.K * per, [&](int64_t t) {
-    const int64_t k = t / per;
-    const int64_t r0 = (t - k * per) * kChunk;
-    const int64_t m = std::min(kChunk, rows - r0);
-    const float* xk = x + (k * rows + r0) * s.in;
-    float* yk = y + (k * rows + r0) * s.out;
-    const float* bk = b ? b + k * s.out : nullptr;
-    // With a bias, y starts as the bias and the GEMM adds the products (beta = 1): one pass over
-    // y fewer than zeroing it (OpenBLAS's beta = 0) and adding the bias after, and the same
-    // bits, acc + b rounded once.
-    if (bk)
-      for (int64_t r = 0; r < m; ++r) std::copy_n(bk, s.out, yk + r * s.out);
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, static_cast<int>(m), s.out, s.in, 1.0f, xk,
-                s.in, w + k * s.out * s.in, s.in, bk ? 1.0f : 0.0f, yk, s.out);
+  pool.run(s.K * per, 1, [&](int64_t begin, int64_t end) {
+    for (int64_t t = begin; t < end; ++t) {
+      const int64_t k = t / per;
+      const int64_t r0 = (t - k * per) * kChunk;
+      const int64_t m = std::min(kChunk, rows - r0);
+      const float* xk = x + (k * rows + r0) * s.in;
+      float* yk = y + (k * rows + r0) * s.out;
+      const float* bk = b ? b + k * s.out : nullptr;
+      // With a bias, y starts as the bias and the GEMM adds the products (beta = 1): one pass
+      // over y fewer than zeroing it (OpenBLAS's beta = 0) and adding the bias after, and the
+      // same bits, acc + b rounded once.
+      if (bk)
+        for (int64_t r = 0; r < m; ++r) std::copy_n(bk, s.out, yk + r * s.out);
+      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, static_cast<int>(m), s.out, s.in, 1.0f,
+                  xk, s.in, w + k * s.out * s.in, s.in, bk ? 1.0f : 0.0f, yk, s.out);
+    }
   });
 }
 
@@ -227,25 +231,42 @@ void linear_backward(const LinearShape& s, const float* x, const float* w, const
     column_sums(rows, s.out, c0, c1, dy + k * rows * s.out, db + k * s.out);
   };
   if (s.in > kSmallInner) {
-    // The calls, largest first: each replica's dW = dy^T x, its dx = dy W by chunks of rows,
-    // then db's column blocks.
     const int64_t per = dx ? chunks(rows) : 0;
+    const auto dw_call = [&](int64_t k) {
+      cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, s.out, s.in, static_cast<int>(rows),
+                  1.0f, dy + k * rows * s.out, s.out, x + k * rows * s.in, s.in, 0.0f,
+                  dw + k * per_w, s.in);
+    };
+    const auto dx_call = [&](int64_t k, int64_t chunk) {
+      const int64_t r0 = chunk * kChunk;
+      const int64_t m = std::min(kChunk, rows - r0);
+      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, static_cast<int>(m), s.in, s.out, 1.0f,
+                  dy + (k * rows + r0) * s.out, s.out, w + k * per_w, s.in, 0.0f,
+                  dx + (k * rows + r0) * s.in, s.in);
+    };
+    if (s.K >= pool.threads()) {
+      // Whole replicas per thread, in contiguous runs as the other ops deal them (their rows
+      // stay in the cache of the thread that wrote them); balanced when the threads divide K.
+      pool.run(s.K, 1, [&](int64_t k0, int64_t k1) {
+        for (int64_t k = k0; k < k1; ++k) {
+          dw_call(k);
+          for (int64_t c = 0; c < per; ++c) dx_call(k, c);
+          if (db)
+            for (int64_t c = 0; c < col_blocks; ++c) db_block(k * col_blocks + c);
+        }
+      });
+      return;
+    }
+    // Fewer replicas than threads: the calls go to whichever thread is free, largest first:
+    // each replica's dW = dy^T x, its dx = dy W by chunks of rows, then db's column blocks.
     const int64_t dw_calls = s.K, dx_calls = s.K * per;
     pool.run_each(dw_calls + dx_calls + (db ? s.K * col_blocks : 0), [&](int64_t t) {
-      if (t < dw_calls) {
-        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, s.out, s.in, static_cast<int>(rows),
-                    1.0f, dy + t * rows * s.out, s.out, x + t * rows * s.in, s.in, 0.0f,
-                    dw + t * per_w, s.in);
-      } else if (t < dw_calls + dx_calls) {
-        const int64_t k = (t - dw_calls) / per;
-        const int64_t r0 = (t - dw_calls - k * per) * kChunk;
-        const int64_t m = std::min(kChunk, rows - r0);
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, static_cast<int>(m), s.in, s.out,
-                    1.0f, dy + (k * rows + r0) * s.out, s.out, w + k * per_w, s.in, 0.0f,
-                    dx + (k * rows + r0) * s.in, s.in);
-      } else {
+      if (t < dw_calls)
+        dw_call(t);
+      else if (t < dw_calls + dx_calls)
+        dx_call((t - dw_calls) / per, (t - dw_calls) % per);
+      else
         db_block(t - dw_calls - dx_calls);
-      }
     });
     return;
   }
