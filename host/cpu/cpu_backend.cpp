@@ -3,6 +3,7 @@
 
 #include <cblas.h>
 
+#include <algorithm>
 #include <cstring>
 #include <new>
 #include <vector>
@@ -23,6 +24,13 @@ CpuBackend::CpuBackend(int threads) : pool_(threads) {
   // caller's thread: its own threads on top would oversubscribe the cores.
   openblas_set_num_threads(1);
 }
+
+// One replica per thread at a time: a 1024 x 250 activation is 1 MB, so a population's K of
+// them (8 MB at K = 8) outgrow a core's L2 (1 to 2 MB) and every op streams them from L3 or
+// memory. sup-base at K = 8 on 2 cores (xent_bench, replica-steps/s, two rounds): all 8 at
+// once 55 / 55 on one thread and 111 / 115 on two; one replica at a time 59 / 61 and 118 / 116;
+// two at a time on two threads 115 / 116, where each op hands each thread a whole replica.
+int CpuBackend::replica_group(int K) const { return std::min(K, pool_.threads()); }
 
 void* CpuBackend::allocate(size_t bytes) {
   // 64-byte alignment keeps OpenBLAS and vectorised loops on aligned loads.

@@ -10,6 +10,7 @@ class CpuBackend final : public Backend {
   explicit CpuBackend(int threads = 1);
   std::string name() const override { return "cpu"; }
   int threads() const { return pool_.threads(); }
+  int replica_group(int K) const override;
   void* allocate(size_t bytes) override;
   void release(void* p) override;
   void upload(void* dst, const void* src, size_t bytes) override;

@@ -72,53 +72,66 @@ const float* LayerStack::output(size_t i) const {
   return specs_[i].batchnorm ? a_[i].data() : h_[i].data();
 }
 
-float* LayerStack::forward(const float* x, int64_t rows, bool train) {
+float* LayerStack::forward(const float* x, int64_t rows, bool train, Replicas only) {
+  const int k0 = only.first;
+  const int K = only.count < 0 ? K_ - k0 : only.count;
   const float* P = buf_.params;
   float* y = nullptr;
   const float* in = x;
   for (size_t i = 0; i < specs_.size(); ++i) {
     const LayerSpec& s = specs_[i];
     const Offsets& o = at_[i];
-    b_.linear_forward({K_, rows, s.in, s.out}, in, P + o.w, o.b < 0 ? nullptr : P + o.b,
-                      h_[i].data());
+    // Replica k0's slice of each tensor ([K][size] per tensor) and of each [K][rows][w] buffer.
+    const int64_t in_at = int64_t{k0} * rows * s.in, out_at = int64_t{k0} * rows * s.out;
+    const int64_t col = int64_t{k0} * s.out;
+    b_.linear_forward({K, rows, s.in, s.out}, in + in_at, P + o.w + col * s.in,
+                      o.b < 0 ? nullptr : P + o.b + col, h_[i].data() + out_at);
     if (s.batchnorm) {
-      const BatchNormShape bs{K_, rows, s.out, s.bn_eps, s.bn_momentum, s.slope};
+      const BatchNormShape bs{K, rows, s.out, s.bn_eps, s.bn_momentum, s.slope};
+      const int64_t st = o.stat + col;
       if (train)
-        b_.batchnorm_act_forward_train(bs, h_[i].data(), P + o.gamma, P + o.beta, a_[i].data(),
-                                       mean_.data() + o.stat, rstd_.data() + o.stat,
-                                       buf_.running_mean + o.stat, buf_.running_var + o.stat);
+        b_.batchnorm_act_forward_train(
+            bs, h_[i].data() + out_at, P + o.gamma + col, P + o.beta + col, a_[i].data() + out_at,
+            mean_.data() + st, rstd_.data() + st, buf_.running_mean + st, buf_.running_var + st);
       else
-        b_.batchnorm_act_forward_eval(bs, h_[i].data(), P + o.gamma, P + o.beta,
-                                      buf_.running_mean + o.stat, buf_.running_var + o.stat,
-                                      a_[i].data());
+        b_.batchnorm_act_forward_eval(bs, h_[i].data() + out_at, P + o.gamma + col,
+                                      P + o.beta + col, buf_.running_mean + st,
+                                      buf_.running_var + st, a_[i].data() + out_at);
     }
     in = y = output(i);
   }
   return y;
 }
 
-void LayerStack::backward(const float* x, int64_t rows, const float* dy, float* dx) {
+void LayerStack::backward(const float* x, int64_t rows, const float* dy, float* dx, Replicas only) {
+  const int k0 = only.first;
+  const int K = only.count < 0 ? K_ - k0 : only.count;
   const float* P = buf_.params;
   float* G = buf_.grads;
-  // cur: the gradient at layer j's output. A scratch buffer is reused as soon as the gradient
-  // it holds has been consumed; the caller's dy is only read.
-  const float* cur = dy;
+  // cur: the gradient at layer j's output, from replica k0 on. A scratch buffer is reused as
+  // soon as the gradient it holds has been consumed (a run of replicas uses each from its
+  // start); the caller's dy is only read.
+  const float* cur = dy + int64_t{k0} * rows * specs_.back().out;
   const auto other = [&](const float* p) { return p == g0_.data() ? g1_.data() : g0_.data(); };
   for (size_t j = specs_.size(); j-- > 0;) {
     const LayerSpec& s = specs_[j];
     const Offsets& o = at_[j];
+    const int64_t out_at = int64_t{k0} * rows * s.out, col = int64_t{k0} * s.out;
     const float* d = cur;
     if (s.batchnorm) {
       float* dh = other(cur);
-      b_.batchnorm_act_backward({K_, rows, s.out, s.bn_eps, s.bn_momentum, s.slope}, h_[j].data(),
-                                a_[j].data(), P + o.gamma, mean_.data() + o.stat,
-                                rstd_.data() + o.stat, cur, dh, G + o.gamma, G + o.beta);
+      const int64_t st = o.stat + col;
+      b_.batchnorm_act_backward({K, rows, s.out, s.bn_eps, s.bn_momentum, s.slope},
+                                h_[j].data() + out_at, a_[j].data() + out_at, P + o.gamma + col,
+                                mean_.data() + st, rstd_.data() + st, cur, dh, G + o.gamma + col,
+                                G + o.beta + col);
       d = dh;
     }
-    const float* in = j == 0 ? x : output(j - 1);
-    float* dxj = j == 0 ? dx : other(d);
-    b_.linear_backward({K_, rows, s.in, s.out}, in, P + o.w, d, dxj, G + o.w,
-                       o.b < 0 ? nullptr : G + o.b);
+    const int64_t in_at = int64_t{k0} * rows * s.in;
+    const float* in = (j == 0 ? x : output(j - 1)) + in_at;
+    float* dxj = j == 0 ? (dx ? dx + in_at : nullptr) : other(d);
+    b_.linear_backward({K, rows, s.in, s.out}, in, P + o.w + col * s.in, d, dxj,
+                       G + o.w + col * s.in, o.b < 0 ? nullptr : G + o.b + col);
     cur = dxj;
   }
 }

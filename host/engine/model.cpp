@@ -62,11 +62,15 @@ void Model::init(const std::vector<uint64_t>& seeds) {
   running_var_.upload(std::vector<float>(running_var_.size(), 1.0f));
 }
 
-float* Model::forward(const float* x, int64_t rows, bool train) {
-  const float* f = encoder_->forward(x, rows, train);
-  if (mc_.normalize_output) b_.normalize_rows_forward(K_ * rows, d_, f, fn_.data(), norms_.data());
-  b_.linear_forward({K_, rows, d_, static_cast<int>(classes_)}, features(), head(), nullptr,
-                    logits_.data());
+float* Model::forward(const float* x, int64_t rows, bool train, Replicas only) {
+  const int k0 = only.first;
+  const int K = only.count < 0 ? K_ - k0 : only.count;
+  const int64_t at = int64_t{k0} * rows;  // replica k0's first row
+  const float* f = encoder_->forward(x, rows, train, only);
+  if (mc_.normalize_output)
+    b_.normalize_rows_forward(K * rows, d_, f + at * d_, fn_.data() + at * d_, norms_.data() + at);
+  b_.linear_forward({K, rows, d_, static_cast<int>(classes_)}, features() + at * d_,
+                    head() + k0 * classes_ * d_, nullptr, logits_.data() + at * classes_);
   return logits_.data();
 }
 
@@ -78,16 +82,21 @@ const float* Model::head() const {
   return params_.data() + layout_.params.tensors()[layout_.head].offset;
 }
 
-void Model::backward(const float* x, int64_t rows) {
-  const int64_t w = layout_.params.tensors()[layout_.head].offset;
-  b_.linear_backward({K_, rows, d_, static_cast<int>(classes_)}, features(), params_.data() + w,
-                     logits_.data(), gf_.data(), grads_.data() + w, nullptr);
+void Model::backward(const float* x, int64_t rows, Replicas only) {
+  const int k0 = only.first;
+  const int K = only.count < 0 ? K_ - k0 : only.count;
+  const int64_t at = int64_t{k0} * rows;
+  const int64_t w = layout_.params.tensors()[layout_.head].offset + k0 * classes_ * d_;
+  b_.linear_backward({K, rows, d_, static_cast<int>(classes_)}, features() + at * d_,
+                     params_.data() + w, logits_.data() + at * classes_, gf_.data() + at * d_,
+                     grads_.data() + w, nullptr);
   const float* df = gf_.data();
   if (mc_.normalize_output) {
-    b_.normalize_rows_backward(K_ * rows, d_, fn_.data(), norms_.data(), gf_.data(), gfn_.data());
+    b_.normalize_rows_backward(K * rows, d_, fn_.data() + at * d_, norms_.data() + at,
+                               gf_.data() + at * d_, gfn_.data() + at * d_);
     df = gfn_.data();
   }
-  encoder_->backward(x, rows, df, nullptr);
+  encoder_->backward(x, rows, df, nullptr, only);
 }
 
 void Model::normalize_head() {

@@ -137,9 +137,16 @@ void Trainer::issue_step() {
                     z_.data(), labels_.data(), nullptr);
   b_.mixing_forward(K_, c_.dgp.mixing_layers, d, mixing_.data(), z_.data(), B, x_.data());
   if (c_.model.normalize_head) model_.normalize_head();
-  float* logits = model_.forward(x_.data(), B, true);
-  b_.softmax_xent({K_, B, model_.classes()}, logits, labels_.data(), loss_.data(), nullptr, true);
-  model_.backward(x_.data(), B);
+  // The forward and backward passes in runs of replicas of the backend's choosing.
+  const int group = std::max(1, b_.replica_group(K_));
+  const int64_t classes = model_.classes();
+  for (int k0 = 0; k0 < K_; k0 += group) {
+    const Replicas run{k0, std::min(group, K_ - k0)};
+    float* logits = model_.forward(x_.data(), B, true, run) + k0 * B * classes;
+    b_.softmax_xent({run.count, B, classes}, logits, labels_.data() + k0 * B, loss_.data() + k0,
+                    nullptr, true);
+    model_.backward(x_.data(), B, run);
+  }
   b_.increment(steps_done_.data());
   b_.adam(model_.num_params(), model_.params(), model_.grads(), m_.data(), v_.data(), a,
           steps_done_.data());

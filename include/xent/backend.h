@@ -166,6 +166,12 @@ class Backend {
   XENT_TWIN_OPS(XENT_PURE_VIRTUAL_OP)
   XENT_OWN_OPS(XENT_PURE_VIRTUAL_OP)
 
+  // How many replicas of a population of K a trainer takes through the forward and backward
+  // passes at a time (replicas are independent: any grouping gives the same bits). By default
+  // all of them in every call, as the GPU wants; the CPU backend takes fewer, so that a layer's
+  // activations stay in cache from one op to the next.
+  virtual int replica_group(int K) const { return K; }
+
   // A recording of one training step: the backend calls made by `record`, which the caller
   // runs once per step. A backend may record them once and replay the recording (the CUDA
   // backend captures a graph), so `record` must issue the same calls with the same arguments

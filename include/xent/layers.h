@@ -68,6 +68,12 @@ class ParameterLayout {
   int64_t total_ = 0, stat_total_ = 0;
 };
 
+// A run of replicas [first, first + count) of a population; count < 0: all of them.
+struct Replicas {
+  int first = 0;
+  int count = -1;
+};
+
 // The layers of a stack with the buffers they need for batches of up to max_rows rows per
 // replica. Parameters, gradients and statistics belong to the caller (one flat buffer per
 // model, so that one Adam call updates every tensor).
@@ -85,15 +91,17 @@ class LayerStack {
   // x [K][rows][in] -> the last layer's output [K][rows][out]. Training mode uses the batch
   // statistics and updates the running ones. When the last layer has no BatchNorm, backward
   // does not read its output: the caller may overwrite it (softmax_xent writes the loss
-  // gradient over the logits).
-  float* forward(const float* x, int64_t rows, bool train);
+  // gradient over the logits). With `only`, just those replicas' rows are computed (pointers
+  // still address all K replicas); replicas are independent, so a population may go through
+  // in runs of replicas and get the same bits.
+  float* forward(const float* x, int64_t rows, bool train, Replicas only = {});
   // The output of layer i of the last forward (its activation, or the Linear's output for a
   // layer without BatchNorm).
   float* output(size_t i);
   const float* output(size_t i) const;
   // dy: d(loss)/d(output) of the last forward [K][rows][out]. Accumulates nothing: writes every
   // gradient of the stack, and dx (d(loss)/d(x)) when it is not null.
-  void backward(const float* x, int64_t rows, const float* dy, float* dx);
+  void backward(const float* x, int64_t rows, const float* dy, float* dx, Replicas only = {});
 
   int in() const { return specs_.front().in; }
   int out() const { return specs_.back().out; }

@@ -38,12 +38,12 @@ class Model {
   void init(const std::vector<uint64_t>& seeds);
 
   // x [K][rows][d] -> logits [K][rows][classes]. In training mode the batch statistics are
-  // used and the running statistics updated.
-  float* forward(const float* x, int64_t rows, bool train);
+  // used and the running statistics updated. `only`: just those replicas (LayerStack::forward).
+  float* forward(const float* x, int64_t rows, bool train, Replicas only = {});
   // The encoder output of the last forward (after the optional projection), [K][rows][d].
   const float* features() const;
   // Expects d(loss)/d(logits) in the logits buffer; fills grads() for the last forward.
-  void backward(const float* x, int64_t rows);
+  void backward(const float* x, int64_t rows, Replicas only = {});
   // Projects the rows of W onto the unit sphere (the normalize_head option).
   void normalize_head();
 
