@@ -20,6 +20,7 @@ std::string train_footer() {
   }
   s += "\nConfig keys and defaults (without a preset):\n" + config_keys_help();
   s += "  (model.hidden = [] means the paper's widths 10d, 50d, 50d, 50d, 50d, 10d)\n";
+  s += "  (train.threads = 0 means every core this process may use; results do not depend on it)\n";
   return s;
 }
 
