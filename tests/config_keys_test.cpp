@@ -24,6 +24,7 @@ const std::vector<std::string> kChanged = {
     "dgp.centre_scale=0.5",
     "dgp.conditional=normal",
     "dgp.kappa=50",
+    "dgp.beta=3",
     "dgp.labels=diet",
     "dgp.instances=500",
     "dgp.mixing_layers=3",

@@ -260,4 +260,17 @@ TEST(LatentsKernel, ReplicaRejectsWhatTheCpuRejects) {
   }
 }
 
+TEST(LatentsKernel, ConditionalsWithoutAKernelPathAreRefused) {
+  // The CPU twin draws these two; until the kernel does, the CUDA backend says so instead of
+  // drawing another conditional's latents.
+  for (Conditional c : {Conditional::TruncatedLaplace, Conditional::GeneralizedNormal}) {
+    try {
+      (void)xent::cuda::latent_replica(params(5, 10, 10.0, c), 0);
+      ADD_FAILURE() << "accepted conditional " << static_cast<int>(c);
+    } catch (const xent::InputError& e) {
+      EXPECT_NE(std::string(e.what()).find("--device cpu"), std::string::npos) << e.what();
+    }
+  }
+}
+
 }  // namespace

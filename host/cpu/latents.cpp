@@ -19,10 +19,10 @@
 //     z = w mu + sqrt(1 - w^2) v, normalised.
 //   Laplace/Normal: z = normalise(mu + (kappa/10) * noise), noise = d draws as for the centres;
 //     redrawn (whole vector) in the measure-zero case that the sum is exactly 0.
-//   Gamma(a), Marsaglia-Tsang 2000: if a < 1, G = Gamma(a+1) * u^(1/a) with u = uniform() drawn
-//   after the Gamma(a+1) draw. Otherwise dd = a - 1/3, cc = 1/sqrt(9 dd);
-//     repeat { x = normal(); t = 1 + cc x; if t <= 0 continue; t = t^3; u = uniform(); }
-//     until log(u) < x^2/2 + dd - dd t + dd log(t);  G = dd t.
+//   GeneralizedNormal: the same with noise = d draws of dgp::draw_generalized_normal(beta).
+//   TruncatedLaplace: z_i = dgp::draw_truncated_laplace(mu_i, kappa/10, beta), i = 0 .. d-1,
+//     not normalised.
+//   Gamma(a): dgp::gamma_draw (host/dgp/internal.h).
 // The redraw loops on a zero vector only matter for d = 2, where a normal pair is exactly zero
 // when its Box-Muller uniform rounds to 1 (probability ~2^-25 per pair): frequent enough over a
 // training run to need a rule.
@@ -40,29 +40,11 @@
 namespace xent {
 namespace {
 
-double gamma_draw(Philox& rng, double a) {
-  if (a < 1.0) {
-    const double g = gamma_draw(rng, a + 1.0);
-    const double u = static_cast<double>(rng.uniform());
-    return g * std::pow(u, 1.0 / a);
-  }
-  const double dd = a - 1.0 / 3.0;
-  const double cc = 1.0 / std::sqrt(9.0 * dd);
-  for (;;) {
-    const double x = static_cast<double>(rng.normal());
-    double t = 1.0 + cc * x;
-    if (t <= 0.0) continue;
-    t = t * t * t;
-    const double u = static_cast<double>(rng.uniform());
-    if (std::log(u) < 0.5 * x * x + dd - dd * t + dd * std::log(t)) return dd * t;
-  }
-}
-
 // Wood (1994): the component of the sample along mu.
 double draw_w(Philox& rng, const dgp::Wood& wood) {
   for (;;) {
-    const double g1 = gamma_draw(rng, wood.a);
-    const double g2 = gamma_draw(rng, wood.a);
+    const double g1 = dgp::gamma_draw(rng, wood.a);
+    const double g2 = dgp::gamma_draw(rng, wood.a);
     const double s = g1 / (g1 + g2);
     const double w = (1.0 - (1.0 + wood.b) * s) / (1.0 - (1.0 - wood.b) * s);
     const double u = static_cast<double>(rng.uniform());
@@ -120,6 +102,17 @@ void sample_latents(const DgpParams& p, const float* centres, uint64_t seed, Rng
       const double r = std::sqrt(std::max(0.0, 1.0 - w * w)) / vn;
       for (size_t i = 0; i < d; ++i) x[i] = w * mu[i] + r * x[i];
       len = dgp::norm(x);
+    } else if (p.conditional == Conditional::TruncatedLaplace) {
+      // Not projected: the sample stays in the box [-beta, beta]^d.
+      for (size_t i = 0; i < d; ++i)
+        x[i] = dgp::draw_truncated_laplace(rng, mu[i], noise_scale, p.beta);
+      len = 1.0;
+    } else if (p.conditional == Conditional::GeneralizedNormal) {
+      do {
+        for (size_t i = 0; i < d; ++i)
+          x[i] = mu[i] + noise_scale * dgp::draw_generalized_normal(rng, p.beta);
+        len = dgp::norm(x);
+      } while (!(len > 0.0));
     } else {
       const bool laplace = p.conditional == Conditional::Laplace;
       do {

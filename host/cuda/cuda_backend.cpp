@@ -18,6 +18,7 @@
 #include "kernels/probe.h"
 #include "kernels/softmax_xent.h"
 #include "kernels/sprites.h"
+#include "xent/error.h"
 
 namespace xent::cuda {
 inline namespace XENT_KERNELS_ABI {
@@ -42,6 +43,12 @@ enum Slot : size_t { kSoftmaxRows, kProbe, kSlots };
 
 kernels::LatentReplica latent_replica(const DgpParams& p, uint64_t seed) {
   dgp::check_sampling(p);
+  // The kernel draws vMF, Laplace and Normal latents only (issue 20 adds the other two there).
+  if (p.conditional == Conditional::TruncatedLaplace ||
+      p.conditional == Conditional::GeneralizedNormal)
+    throw InputError(
+        "dgp.conditional: truncated_laplace and generalized_normal run on the CPU backend only "
+        "for now (use --device cpu)");
   const dgp::Wood wood = dgp::wood(p.d, p.kappa);
   kernels::LatentReplica r{};
   r.seed = seed;

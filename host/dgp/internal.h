@@ -52,6 +52,47 @@ inline double draw_noise(Philox& rng, bool laplace) {
                  : static_cast<double>(rng.normal());
 }
 
+// Gamma(a, 1), Marsaglia-Tsang 2000: if a < 1, G = Gamma(a+1) * u^(1/a) with u = uniform() drawn
+// after the Gamma(a+1) draw. Otherwise dd = a - 1/3, cc = 1/sqrt(9 dd);
+//   repeat { x = normal(); t = 1 + cc x; if t <= 0 continue; t = t^3; u = uniform(); }
+//   until log(u) < x^2/2 + dd - dd t + dd log(t);  G = dd t.
+inline double gamma_draw(Philox& rng, double a) {
+  if (a < 1.0) {
+    const double g = gamma_draw(rng, a + 1.0);
+    const double u = static_cast<double>(rng.uniform());
+    return g * std::pow(u, 1.0 / a);
+  }
+  const double dd = a - 1.0 / 3.0;
+  const double cc = 1.0 / std::sqrt(9.0 * dd);
+  for (;;) {
+    const double x = static_cast<double>(rng.normal());
+    double t = 1.0 + cc * x;
+    if (t <= 0.0) continue;
+    t = t * t * t;
+    const double u = static_cast<double>(rng.uniform());
+    if (std::log(u) < 0.5 * x * x + dd - dd * t + dd * std::log(t)) return dd * t;
+  }
+}
+
+// Laplace(loc, scale) truncated to [-bound, bound] (loc inside it), by inversion of one
+// uniform u in (0, 1] mapped onto [F(-bound), F(bound)] of the Laplace CDF F, as the reference
+// code does (its NSphereSpace.truncated_laplace).
+inline double draw_truncated_laplace(Philox& rng, double loc, double scale, double bound) {
+  const double lo = 0.5 * std::exp((-bound - loc) / scale);
+  const double hi = 1.0 - 0.5 * std::exp((loc - bound) / scale);
+  const double v = lo + static_cast<double>(rng.uniform()) * (hi - lo);
+  return v < 0.5 ? loc + scale * std::log(2.0 * v) : loc - scale * std::log(2.0 * (1.0 - v));
+}
+
+// Generalized normal noise of shape p and scale 1 (density proportional to exp(-|x|^p)): a
+// Gamma(1/p) draw g, then one uniform for the sign (u <= 1/2: negative), x = +-g^(1/p), as the
+// reference's sample_generalized_normal (a Gamma draw and a random sign).
+inline double draw_generalized_normal(Philox& rng, double p) {
+  const double g = gamma_draw(rng, 1.0 / p);
+  const double sign = rng.uniform() <= 0.5f ? -1.0 : 1.0;
+  return sign * std::pow(g, 1.0 / p);
+}
+
 // The Euclidean norm, summed in index order.
 inline double norm(const std::vector<double>& x) {
   double ss = 0.0;

@@ -20,6 +20,9 @@ void check_sampling(const DgpParams& p) {
   if (!(p.kappa > 0.0) || !std::isfinite(p.kappa)) {
     throw InputError("dgp: kappa must be positive and finite, got " + std::to_string(p.kappa));
   }
+  if (!(p.beta > 0.0) || !std::isfinite(p.beta)) {
+    throw InputError("dgp: beta must be positive and finite, got " + std::to_string(p.beta));
+  }
   if (!(p.centre_scale >= 0.0) || !std::isfinite(p.centre_scale)) {
     throw InputError("dgp: centre_scale must be non-negative and finite, got " +
                      std::to_string(p.centre_scale));

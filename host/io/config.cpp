@@ -189,7 +189,9 @@ const std::vector<std::pair<std::string, CentreDist>> kCentres = {{"uniform", Ce
 const std::vector<std::pair<std::string, Conditional>> kConditionals = {
     {"vmf", Conditional::VonMisesFisher},
     {"laplace", Conditional::Laplace},
-    {"normal", Conditional::Normal}};
+    {"normal", Conditional::Normal},
+    {"truncated_laplace", Conditional::TruncatedLaplace},
+    {"generalized_normal", Conditional::GeneralizedNormal}};
 const std::vector<std::pair<std::string, LabelMode>> kLabels = {
     {"supervised", LabelMode::Supervised}, {"diet", LabelMode::Diet}};
 
@@ -250,6 +252,7 @@ const std::vector<Key>& keys() {
       XENT_DOUBLE_KEY("dgp.centre_scale", dgp.centre_scale, double, .per_replica = 4),
       XENT_ENUM_KEY("dgp.conditional", dgp.conditional, kConditionals, .per_replica = 5),
       XENT_DOUBLE_KEY("dgp.kappa", dgp.kappa, double, .per_replica = 2),
+      XENT_DOUBLE_KEY("dgp.beta", dgp.beta, double),
       XENT_ENUM_KEY("dgp.labels", dgp.labels, kLabels, .shape = true),
       XENT_INT64_KEY("dgp.instances", dgp.instances, .shape = true),
       XENT_INT_KEY("dgp.mixing_layers", dgp.mixing_layers),
@@ -336,6 +339,22 @@ std::vector<Preset> make_presets() {
   out.push_back({"diet-n1e5",
                  "Table 2 (DIET), N = 100000",
                  {{"dgp.labels", "\"diet\""}, {"dgp.instances", "100000"}}});
+  // The reference code's other two conditionals (its --c-p 3 and 4), in no table of the paper.
+  for (const char* labels : {"sup", "diet"}) {
+    const bool diet = std::string(labels) == "diet";
+    for (const auto& [name, conditional, help] :
+         {std::tuple{"tlaplace", "\"truncated_laplace\"",
+                     "truncated Laplace conditional, |z_i| <= dgp.beta = 2, not projected"},
+          std::tuple{"gnormal", "\"generalized_normal\"",
+                     "generalized normal conditional of shape dgp.beta = 2"}}) {
+      Preset p{
+          std::string(labels) + "-" + name,
+          std::string(diet ? "DIET, N = 1000" : "supervised") + ", the reference code's " + help,
+          {{"dgp.conditional", conditional}}};
+      if (diet) p.sets.insert(p.sets.begin(), {"dgp.labels", "\"diet\""});
+      out.push_back(p);
+    }
+  }
   return out;
 }
 
@@ -464,6 +483,9 @@ void validate(const Config& c) {
   need(g.d <= 4096, "dgp.d", "must be <= 4096");
   need(g.clusters >= 1, "dgp.clusters", "must be >= 1");
   need(std::isfinite(g.kappa) && g.kappa > 0, "dgp.kappa", "must be > 0");
+  need(std::isfinite(g.beta) && g.beta > 0, "dgp.beta",
+       "must be positive and finite (the truncated Laplace's bound, the generalized normal's "
+       "shape)");
   need(std::isfinite(g.centre_scale) && g.centre_scale > 0, "dgp.centre_scale", "must be > 0");
   need(g.instances >= 1 && g.instances <= (int64_t{1} << 30), "dgp.instances",
        "must be in [1, 2^30]");

@@ -16,7 +16,11 @@
 namespace xent {
 
 enum class CentreDist { Uniform, Laplace, Normal };
-enum class Conditional { VonMisesFisher, Laplace, Normal };
+// The conditional around a sample's cluster vector mu. Laplace, Normal, GeneralizedNormal: mu plus
+// noise of scale kappa/10, projected onto the sphere. TruncatedLaplace: mu plus Laplace noise of
+// scale kappa/10 with each coordinate truncated to [-beta, beta], not projected (the reference
+// code's --c-p 3; Laplace is its 1, Normal 2, GeneralizedNormal 4).
+enum class Conditional { VonMisesFisher, Laplace, Normal, TruncatedLaplace, GeneralizedNormal };
 enum class LabelMode { Supervised, Diet };
 
 struct DgpParams {
@@ -26,6 +30,9 @@ struct DgpParams {
   double centre_scale = 1.0;  // scale of the Laplace / Normal around e1
   Conditional conditional = Conditional::VonMisesFisher;
   double kappa = 10.0;  // vMF concentration; Laplace/Normal conditionals use scale kappa/10
+  // TruncatedLaplace: the bound of every coordinate; GeneralizedNormal: the shape p of the
+  // density exp(-|x / scale|^p) (the reference's --beta-param, default 2).
+  double beta = 2.0;
   LabelMode labels = LabelMode::Supervised;
   int64_t instances = 1000;  // N: DIET classes; index i has cluster i mod |C|
   int mixing_layers = 4;
