@@ -74,7 +74,7 @@ __device__ __forceinline__ void write_normalised(const Coord& coord, State s, in
 }
 
 // Marsaglia-Tsang; a < 1 boosts through Gamma(a + 1), as the CPU's one level of recursion does
-// (a = (d-1)/2 >= 1/2, so a + 1 >= 1).
+// (a + 1 >= 1 for any a > 0: vMF's (d-1)/2, the generalized normal's 1/p).
 __device__ double gamma_draw(State* s, double a) {
   const bool boost = a < 1.0;
   const double ag = boost ? a + 1.0 : a;
@@ -94,6 +94,22 @@ __device__ double gamma_draw(State* s, double a) {
   }
   if (boost) g = g * pow(uniform(s), 1.0 / a);
   return g;
+}
+
+// dgp::draw_truncated_laplace: one uniform, inverted within [F(-bound), F(bound)].
+__device__ __forceinline__ double truncated_laplace(State* s, double loc, double scale,
+                                                    double bound) {
+  const double lo = 0.5 * exp((-bound - loc) / scale);
+  const double hi = 1.0 - 0.5 * exp((loc - bound) / scale);
+  const double v = lo + uniform(s) * (hi - lo);
+  return v < 0.5 ? loc + scale * log(2.0 * v) : loc - scale * log(2.0 * (1.0 - v));
+}
+
+// dgp::draw_generalized_normal: Gamma(1/p), then the sign from one uniform.
+__device__ __forceinline__ double generalized_normal(State* s, double p) {
+  const double g = gamma_draw(s, 1.0 / p);
+  const double sign = uniform(s) <= 0.5 ? -1.0 : 1.0;
+  return sign * pow(g, 1.0 / p);
 }
 
 // Wood (1994): the component of the sample along mu.
@@ -159,6 +175,19 @@ __global__ void __launch_bounds__(kThreads)
     };
     State again = start;
     const double len = draw_norm(coord, &again, d);
+    write_normalised(coord, start, d, len, out);
+  } else if (r.conditional == Conditional::TruncatedLaplace) {
+    // Not projected: each coordinate as drawn.
+    for (int i = 0; i < d; ++i)
+      out[i] = static_cast<float>(truncated_laplace(&st, mu(i), r.noise_scale, r.beta));
+  } else if (r.conditional == Conditional::GeneralizedNormal) {
+    const double scale = r.noise_scale, p = r.beta;
+    const auto coord = [=](State* s, int i) { return mu(i) + scale * generalized_normal(s, p); };
+    double len;
+    do {
+      start = st;
+      len = draw_norm(coord, &st, d);
+    } while (!(len > 0.0));
     write_normalised(coord, start, d, len, out);
   } else {
     const bool laplace = r.conditional == Conditional::Laplace;

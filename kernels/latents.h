@@ -16,7 +16,8 @@ struct LatentReplica {
   uint32_t label_range;  // M of the label draw: clusters (supervised) or instances (DIET)
   bool diet;
   Conditional conditional;
-  double noise_scale;  // kappa / 10, for the Laplace and Normal conditionals
+  double noise_scale;  // kappa / 10, for every conditional but vMF
+  double beta;  // DgpParams::beta: the truncated Laplace's bound, the generalized normal's shape
   // Wood (1994) for vMF(kappa) on S^(d-1): kappa, d - 1, b, x0, c and the Beta shape a.
   double kappa, dm1, b, x0, c, a;
 };

@@ -43,12 +43,6 @@ enum Slot : size_t { kSoftmaxRows, kProbe, kSlots };
 
 kernels::LatentReplica latent_replica(const DgpParams& p, uint64_t seed) {
   dgp::check_sampling(p);
-  // The kernel draws vMF, Laplace and Normal latents only (issue 20 adds the other two there).
-  if (p.conditional == Conditional::TruncatedLaplace ||
-      p.conditional == Conditional::GeneralizedNormal)
-    throw InputError(
-        "dgp.conditional: truncated_laplace and generalized_normal run on the CPU backend only "
-        "for now (use --device cpu)");
   const dgp::Wood wood = dgp::wood(p.d, p.kappa);
   kernels::LatentReplica r{};
   r.seed = seed;
@@ -56,6 +50,7 @@ kernels::LatentReplica latent_replica(const DgpParams& p, uint64_t seed) {
   r.label_range = static_cast<uint32_t>(r.diet ? p.instances : p.clusters);
   r.conditional = p.conditional;
   r.noise_scale = p.kappa / 10.0;
+  r.beta = p.beta;
   r.kappa = wood.kappa;
   r.dm1 = wood.dm1;
   r.b = wood.b;
