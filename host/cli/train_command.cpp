@@ -149,6 +149,10 @@ void run_train(const TrainArgs& a) {
       {"steps_per_s", r.steps_trained > 0 && r.train_s > 0
                           ? static_cast<double>(r.steps_trained) / r.train_s
                           : 0.0},
+      {"steady_steps", r.steady_steps},
+      {"steady_steps_per_s", r.steady_steps > 0 && r.steady_s > 0
+                                 ? static_cast<double>(r.steady_steps) / r.steady_s
+                                 : 0.0},
       {"replicas", replicas}};
   write_file_atomic(out + "/summary.json", summary.dump(2) + "\n");
   if (!a.quiet) {
