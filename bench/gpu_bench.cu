@@ -105,16 +105,25 @@ class Timer {
   void* flush_ = nullptr;
 };
 
-// Device memory filled with uniform values in [lo, hi); freed with the object.
+// Host to device on the stream the benchmarks compute on: the backend's stream does not
+// synchronise with the default stream, so a cudaMemcpy there would not be ordered before the
+// kernels that read its data. The wait lets the caller free src at once; no upload is timed.
+void upload(cudaStream_t s, void* dst, const void* src, size_t bytes) {
+  CHECK(cudaMemcpyAsync(dst, src, bytes, cudaMemcpyHostToDevice, s));
+  CHECK(cudaStreamSynchronize(s));
+}
+
+// Device memory filled with uniform values in [lo, hi) (uploaded on stream s); freed with the
+// object.
 class Buffer {
  public:
-  explicit Buffer(size_t n, float lo = -1.0f, float hi = 1.0f) {
+  Buffer(cudaStream_t s, size_t n, float lo = -1.0f, float hi = 1.0f) {
     CHECK(cudaMalloc(&p_, n * sizeof(float)));
     std::mt19937 gen(static_cast<unsigned>(n));
     std::uniform_real_distribution<float> u(lo, hi);
     std::vector<float> h(n);
     for (float& v : h) v = u(gen);
-    CHECK(cudaMemcpy(p_, h.data(), n * sizeof(float), cudaMemcpyHostToDevice));
+    upload(s, p_, h.data(), n * sizeof(float));
   }
   ~Buffer() { cudaFree(p_); }
   Buffer(const Buffer&) = delete;
@@ -240,12 +249,13 @@ void softmax_section(Context& c) {
   for (const auto& sh : shapes) {
     const xent::XentShape s{static_cast<int>(sh[0]), sh[1], sh[2]};
     const int64_t rows = s.K * s.rows, n = rows * s.classes;
-    Buffer fresh(static_cast<size_t>(n), -4.0f, 4.0f), logits(static_cast<size_t>(n)),
-        labels(static_cast<size_t>(rows)), per_row(static_cast<size_t>(3 * rows)),
-        loss(static_cast<size_t>(s.K)), correct(static_cast<size_t>(s.K));
+    Buffer fresh(c.stream, static_cast<size_t>(n), -4.0f, 4.0f),
+        logits(c.stream, static_cast<size_t>(n)), labels(c.stream, static_cast<size_t>(rows)),
+        per_row(c.stream, static_cast<size_t>(3 * rows)), loss(c.stream, static_cast<size_t>(s.K)),
+        correct(c.stream, static_cast<size_t>(s.K));
     std::vector<int32_t> hl(static_cast<size_t>(rows));
     for (int64_t r = 0; r < rows; ++r) hl[r] = static_cast<int32_t>(r * 7919 % s.classes);
-    CHECK(cudaMemcpy(labels.get(), hl.data(), hl.size() * 4, cudaMemcpyHostToDevice));
+    upload(c.stream, labels.get(), hl.data(), hl.size() * 4);
     // The fused op overwrites the logits with the gradient, so each of its calls starts from a
     // copy, timed on its own and subtracted; the unfused pair reads the fresh logits directly.
     const size_t bytes = static_cast<size_t>(n) * sizeof(float);
@@ -282,8 +292,9 @@ void linear_section(Context& c) {
     const xent::LinearShape s{sh[0], 1024, sh[1], sh[2]};
     const size_t nx = static_cast<size_t>(s.K * s.rows * s.in), nw = size_t{1} * s.K * s.in * s.out,
                  ny = static_cast<size_t>(s.K * s.rows * s.out);
-    Buffer x(nx), w(nw), b(static_cast<size_t>(s.K * s.out)), y(ny), dx(nx), dw(nw),
-        db(static_cast<size_t>(s.K * s.out));
+    Buffer x(c.stream, nx), w(c.stream, nw), b(c.stream, static_cast<size_t>(s.K * s.out)),
+        y(c.stream, ny), dx(c.stream, nx), dw(c.stream, nw),
+        db(c.stream, static_cast<size_t>(s.K * s.out));
     const double flops = 2.0 * static_cast<double>(s.K * s.rows) * s.in * s.out;
     const double bytes = 4.0 * static_cast<double>(nx + nw + ny);
     // backward reads x, W and dy and writes dx and dW
@@ -315,8 +326,9 @@ void elementwise_section(Context& c) {
   for (const int K : {1, 100}) {
     const xent::BatchNormShape s{K, 1024, 250};
     const size_t n = static_cast<size_t>(s.K * s.rows * s.width), w = size_t{1} * s.K * s.width;
-    Buffer h(n), a(n), da(n), dh(n), gamma(w, 0.5f, 1.5f), beta(w), mean(w), rstd(w), rm(w),
-        rv(w, 0.5f, 1.5f), dg(w), dbeta(w);
+    Buffer h(c.stream, n), a(c.stream, n), da(c.stream, n), dh(c.stream, n),
+        gamma(c.stream, w, 0.5f, 1.5f), beta(c.stream, w), mean(c.stream, w), rstd(c.stream, w),
+        rm(c.stream, w), rv(c.stream, w, 0.5f, 1.5f), dg(c.stream, w), dbeta(c.stream, w);
     const std::string shape = dims({s.K, s.rows, s.width});
     c.rows.push_back({"batchnorm", "forward train, fused BN + LeakyReLU", shape, c.timer.time([&] {
                         xent::kernels::batchnorm_act_forward_train(
@@ -333,8 +345,8 @@ void elementwise_section(Context& c) {
   }
   // Adam over a population of 100 base models (about 214k parameters each).
   const int64_t n = 100 * 214000;
-  Buffer p(static_cast<size_t>(n)), g(static_cast<size_t>(n)), m(static_cast<size_t>(n)),
-      v(static_cast<size_t>(n), 0.0f, 1.0f);
+  Buffer p(c.stream, static_cast<size_t>(n)), g(c.stream, static_cast<size_t>(n)),
+      m(c.stream, static_cast<size_t>(n)), v(c.stream, static_cast<size_t>(n), 0.0f, 1.0f);
   const xent::AdamParams ap;
   c.rows.push_back({"adam", "fused Adam", std::to_string(n), c.timer.time([&] {
                       xent::kernels::adam(n, p.get(), g.get(), m.get(), v.get(), ap, nullptr,
@@ -351,16 +363,17 @@ void dgp_section(Context& c) {
   for (int k = 0; k < K; ++k) hr.push_back(xent::cuda::latent_replica(p, static_cast<uint64_t>(k)));
   xent::kernels::LatentReplica* replicas = nullptr;
   CHECK(cudaMalloc(&replicas, hr.size() * sizeof(hr[0])));
-  CHECK(cudaMemcpy(replicas, hr.data(), hr.size() * sizeof(hr[0]), cudaMemcpyHostToDevice));
-  Buffer centres(static_cast<size_t>(K) * p.clusters * p.d), z(static_cast<size_t>(K * n * p.d)),
-      labels(static_cast<size_t>(K * n)), x(static_cast<size_t>(K * n * p.d)),
-      mix(static_cast<size_t>(K) * p.mixing_layers * p.d * p.d);
+  upload(c.stream, replicas, hr.data(), hr.size() * sizeof(hr[0]));
+  Buffer centres(c.stream, static_cast<size_t>(K) * p.clusters * p.d),
+      z(c.stream, static_cast<size_t>(K * n * p.d)), labels(c.stream, static_cast<size_t>(K * n)),
+      x(c.stream, static_cast<size_t>(K * n * p.d)),
+      mix(c.stream, static_cast<size_t>(K) * p.mixing_layers * p.d * p.d);
   std::vector<float> hc;
   for (int k = 0; k < K; ++k) {
     const std::vector<float> ck = xent::draw_centres(p, static_cast<uint64_t>(k));
     hc.insert(hc.end(), ck.begin(), ck.end());
   }
-  CHECK(cudaMemcpy(centres.get(), hc.data(), hc.size() * sizeof(float), cudaMemcpyHostToDevice));
+  upload(c.stream, centres.get(), hc.data(), hc.size() * sizeof(float));
   const std::string shape = dims({K, n, p.d});
   const double samples = static_cast<double>(K * n);
   c.rows.push_back({"latents", "vMF (Wood) latents + labels", shape, c.timer.time([&] {
@@ -386,10 +399,11 @@ void sprites_section(Context& c) {
   std::vector<int32_t> hi(static_cast<size_t>(n));
   for (size_t i = 0; i < hi.size(); ++i)
     hi[i] = static_cast<int32_t>((i * 104729) % static_cast<size_t>(xent::dsprites::kImages));
-  Buffer masks((hm.size() + 3) / 4), index(hi.size()), labels(hi.size()),
-      images(static_cast<size_t>(n) * xent::dsprites::kPixels);
-  CHECK(cudaMemcpy(masks.get(), hm.data(), hm.size(), cudaMemcpyHostToDevice));
-  CHECK(cudaMemcpy(index.get(), hi.data(), hi.size() * 4, cudaMemcpyHostToDevice));
+  Buffer masks(c.stream, (hm.size() + 3) / 4), index(c.stream, hi.size()),
+      labels(c.stream, hi.size()),
+      images(c.stream, static_cast<size_t>(n) * xent::dsprites::kPixels);
+  upload(c.stream, masks.get(), hm.data(), hm.size());
+  upload(c.stream, index.get(), hi.data(), hi.size() * 4);
   c.rows.push_back({"sprites", "render_sprites (kernels/sprites.cu)",
                     dims({n, xent::dsprites::kPixels}), c.timer.time([&] {
                       xent::kernels::render_sprites(masks.as<uint8_t>(), index.as<int32_t>(),
@@ -412,8 +426,9 @@ void layer_section(Context& c) {
     const xent::BatchNormShape bs{K, 1024, 250};
     const size_t nx = size_t{1} * K * 1024 * 250, nw = size_t{1} * K * 250 * 250,
                  nc = size_t{1} * K * 250;
-    Buffer x(nx), w(nw), b(nc), h(nx), a(nx), gamma(nc, 0.5f, 1.5f), beta(nc), mean(nc), var(nc),
-        rstd(nc), rm(nc), rv(nc, 0.5f, 1.5f);
+    Buffer x(c.stream, nx), w(c.stream, nw), b(c.stream, nc), h(c.stream, nx), a(c.stream, nx),
+        gamma(c.stream, nc, 0.5f, 1.5f), beta(c.stream, nc), mean(c.stream, nc), var(c.stream, nc),
+        rstd(c.stream, nc), rm(c.stream, nc), rv(c.stream, nc, 0.5f, 1.5f);
     const double flops = 2.0 * K * 1024.0 * 250 * 250;
     const double bytes = 4.0 * static_cast<double>(2 * nx + nw);
     const std::string shape = dims({K, 1024, 250, 250});

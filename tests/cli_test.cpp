@@ -104,4 +104,26 @@ TEST(Cli, TrainWritesConfigMetricsAndSummary) {
   EXPECT_EQ(r2.code, 0) << r2.err;
 }
 
+// train.checkpoint_every = 0 still checkpoints at step 0 and at the end (so that the run can be
+// resumed); --no-checkpoint writes none at all, and summary.json has both rates either way.
+TEST(Cli, NoCheckpointWritesNoCheckpoint) {
+  const std::string small =
+      "train -q --set train.steps=4 --set train.batch=32 --set model.hidden=[8] --set "
+      "train.eval_samples=64 --set dgp.mixing_cond_draws=50 --set train.checkpoint_every=0 "
+      "--out ";
+  const fs::path with = scratch("with_ck"), without = scratch("no_ck");
+  ASSERT_EQ(xent(small + with.string()).code, 0);
+  EXPECT_TRUE(fs::exists(with / "checkpoint.xck"));
+  const Result r = xent(small + without.string() + " --no-checkpoint");
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_FALSE(fs::exists(without / "checkpoint.xck"));
+  EXPECT_FALSE(fs::exists(without / "checkpoint.xck.tmp"));
+  std::ifstream in(without / "summary.json");
+  std::string s((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  for (const char* key : {"\"steps_per_s\"", "\"steady_steps\": 2", "\"steady_steps_per_s\""})
+    EXPECT_NE(s.find(key), std::string::npos) << key << "\n" << s;
+  // Nothing to resume from, and the error says so.
+  expect_error("train --resume " + without.string(), "checkpoint.xck: missing");
+}
+
 }  // namespace

@@ -125,6 +125,35 @@ TEST(Mixing, AnyThreadCountGivesTheSerialWeights) {
   EXPECT_THROW(xent::draw_mixing(DgpParams{}, 0, -1), xent::InputError);
 }
 
+// A population's replicas are drawn together, in rounds shared between them; each must still
+// get its own serial draw, whatever the population size, thread count and mix of parameters.
+TEST(Mixing, PopulationDrawGivesEachReplicasSerialWeights) {
+  std::vector<DgpParams> ps;
+  std::vector<uint64_t> seeds;
+  for (int k = 0; k < 7; ++k) {
+    DgpParams p;
+    p.d = k % 3 == 0 ? 2 : 5;
+    p.mixing_layers = 2 + k % 3;
+    p.mixing_cond_draws = 500 + 300 * k;
+    ps.push_back(p);
+    seeds.push_back(static_cast<uint64_t>(11 * k + 3));
+  }
+  std::vector<std::vector<float>> serial;
+  for (size_t k = 0; k < ps.size(); ++k) serial.push_back(xent::draw_mixing(ps[k], seeds[k], 1));
+  for (const size_t K : {size_t{1}, size_t{2}, size_t{7}}) {
+    const std::vector<DgpParams> pk(ps.begin(), ps.begin() + static_cast<std::ptrdiff_t>(K));
+    const std::vector<uint64_t> sk(seeds.begin(), seeds.begin() + static_cast<std::ptrdiff_t>(K));
+    for (const int threads : {1, 2, 3, 16}) {
+      const auto w = xent::draw_mixing_population(pk, sk, threads);
+      ASSERT_EQ(w.size(), K);
+      for (size_t k = 0; k < K; ++k)
+        EXPECT_EQ(w[k], serial[k]) << "K " << K << " threads " << threads << " replica " << k;
+    }
+  }
+  EXPECT_TRUE(xent::draw_mixing_population({}, {}, 2).empty());
+  EXPECT_THROW(xent::draw_mixing_population(ps, {1}, 2), xent::InputError);
+}
+
 TEST(Mixing, DefaultParametersMeetTheirThreshold) {
   DgpParams p;  // d = 5, 4 layers, 25000 threshold draws, as in the paper
   const std::vector<float> w = xent::draw_mixing(p, 2024);

@@ -54,6 +54,28 @@ TEST(Run, EvaluatesOnTheScheduleAndEndsWhereTheTrainerLoopEnds) {
   }
 }
 
+// The steady-state figure counts the steps after the call's first two (on CUDA: the eager step
+// and the graph capture) and times them without the evaluations between them.
+TEST(Run, SteadyStateLeavesOutTheFirstTwoStepsAndTheEvaluations) {
+  const Config c = small_config(1);
+  CpuBackend b;
+  Trainer t(b, c);
+  TrainerRun job(t);
+  MemorySink sink;
+  const RunOutcome out = run(job, sink, {});
+  EXPECT_EQ(out.steady_steps, 28);
+  EXPECT_GT(out.steady_s, 0.0);
+  EXPECT_LT(out.steady_s, out.train_s);
+  // Two steps left: nothing in the steady state.
+  Trainer short_run(b, c);
+  for (int s = 0; s < 28; ++s) short_run.step();
+  TrainerRun rest(short_run);
+  const RunOutcome tail = run(rest, sink, {});
+  EXPECT_EQ(tail.steps_trained, 2);
+  EXPECT_EQ(tail.steady_steps, 0);
+  EXPECT_EQ(tail.steady_s, 0.0);
+}
+
 TEST(Run, MetricValuesRoundTrip) {
   const ReplicaMetrics m{0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9};
   const MetricValues v = metric_values(m);

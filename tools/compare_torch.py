@@ -5,12 +5,16 @@
     tools/compare_torch.py --r2 0.99            # also the wall time to reach R2_a >= 0.99
     tools/compare_torch.py --json out.json      # the measurements as JSON
     tools/compare_torch.py --population 8       # also K = 8 models at once (0: no such rows)
+    tools/compare_torch.py --gpu-only           # only the GPU rows (as tools/gpu-check runs it)
 
 PyTorch comes from PyPI into .venv-torch (created on first use; the script re-runs itself with
 that interpreter). Both sides time whole training steps including the DGP draw, after a
 warm-up, with the same number of threads: train.threads for xent and torch.set_num_threads for
-PyTorch. xent's speed is the steps_per_s of `xent train`'s summary.json (training steps only,
-evaluations excluded).
+PyTorch. xent's speed on the CPU is the steps_per_s of `xent train`'s summary.json (the training
+steps and the one evaluation at the end). On the GPU (--gpu, --gpu-only) it is
+steady_steps_per_s, the steps after the first two (the eager step that loads cuBLAS and the
+graph capture) timed by themselves, over --gpu-steps steps so that GPU time dominates; PyTorch's
+GPU steps are timed between two torch.cuda.synchronize() after the warm-up.
 
 Populations: xent trains K replicas in the same calls (train.population = K); PyTorch's own
 way of training K models at once is an ensemble through torch.func (stack_module_state, then
@@ -301,12 +305,14 @@ def xent_train(xent, args, threads):
 
 def xent_steps_per_s(xent, preset, threads, steps, warmup, device="cpu", population=1):
     with tempfile.TemporaryDirectory() as out:
-        # The warm-up steps are timed too by xent; run enough steps that they do not matter.
-        xent_train(xent, ["--device", device, "--preset", preset, "--out", out, "--set",
-                          f"train.steps={steps + warmup}", "--set", "train.eval_every=0", "--set",
-                          "train.checkpoint_every=0", "--set", f"train.population={population}"],
-                   threads)
-        return json.loads(pathlib.Path(out, "summary.json").read_text())["steps_per_s"]
+        xent_train(xent, ["--device", device, "--preset", preset, "--out", out, "--no-checkpoint",
+                          "--set", f"train.steps={steps + warmup}", "--set", "train.eval_every=0",
+                          "--set", f"train.population={population}"], threads)
+        summary = json.loads(pathlib.Path(out, "summary.json").read_text())
+        # On the CPU the warm-up steps are timed too; enough steps make them not matter. On the
+        # GPU the first two steps cost as much as thousands of replayed ones: the steady figure
+        # leaves them out.
+        return summary["steady_steps_per_s" if device == "cuda" else "steps_per_s"]
 
 
 def xent_time_to_r2(xent, preset, threads, target, every, max_steps):
@@ -337,6 +343,11 @@ def main():
     ap.add_argument("--r2-max-steps", type=int, default=30000)
     ap.add_argument("--gpu", action="store_true",
                     help="also time both on the GPU (xent --device cuda, PyTorch on cuda)")
+    ap.add_argument("--gpu-only", action="store_true",
+                    help="only the GPU rows: no CPU, population or R2 rows, no SGEMM peak")
+    ap.add_argument("--gpu-steps", type=int, default=3000,
+                    help="timed steps per GPU measurement (a base step is well under a "
+                         "millisecond there)")
     ap.add_argument("--json", help="write the measurements here")
     a = ap.parse_args()
     if not pathlib.Path(a.xent).is_file():
@@ -345,20 +356,30 @@ def main():
         sys.exit("compare_torch.py: --threads: every value must be >= 1")
     if a.population < 0 or a.population == 1:
         sys.exit("compare_torch.py: --population: must be 0 (no population rows) or >= 2")
+    if a.gpu_steps < 1:
+        sys.exit("compare_torch.py: --gpu-steps: must be >= 1")
+    if a.gpu_only and a.r2 is not None:
+        sys.exit("compare_torch.py: --r2 times the CPU; it cannot be given with --gpu-only")
+    cpu_rows = not a.gpu_only
     ensure_torch()
     import torch
 
     load = os.getloadavg()[0]
     cpu = cpu_model()
     print(f"{cpu}, {os.cpu_count()} CPUs; torch {torch.__version__}, load average {load:.2f} at "
-          f"start, median of {a.repeats}, {a.steps} steps after {a.warmup} warm-up")
-    peaks = {t: sgemm_peak_gflops(t) for t in a.threads}
-    print("SGEMM peak (2048^3, float32, MKL): " +
-          ", ".join(f"{peaks[t]:.0f} GFLOP/s at {t} thread{'s' if t > 1 else ''}" for t in a.threads))
+          f"start, median of {a.repeats}, " +
+          (f"{a.steps} steps after {a.warmup} warm-up" if cpu_rows else
+           f"{a.gpu_steps} GPU steps after {a.warmup} warm-up"))
+    peaks = {t: sgemm_peak_gflops(t) for t in a.threads} if cpu_rows else {}
+    if cpu_rows:
+        print("SGEMM peak (2048^3, float32, MKL): " +
+              ", ".join(f"{peaks[t]:.0f} GFLOP/s at {t} thread{'s' if t > 1 else ''}"
+                        for t in a.threads))
     rows = []
-    print(f"{'preset':<10} {'threads':>7} {'xent steps/s':>13} {'torch steps/s':>14} {'ratio':>6}"
-          f"  {'xent % peak':>11} {'torch % peak':>12}")
-    for preset in a.presets:
+    header = f"{'preset':<10} {'threads':>7} {'xent steps/s':>13} {'torch steps/s':>14} {'ratio':>6}"
+    if cpu_rows:
+        print(header + f"  {'xent % peak':>11} {'torch % peak':>12}")
+    for preset in a.presets if cpu_rows else []:
         gflop = step_gflop(preset)
         for threads in a.threads:
             # Alternating, so that a change in the machine's load falls on both sides alike.
@@ -375,7 +396,7 @@ def main():
             print(f"{preset:<10} {threads:>7} {x:>13.1f} {t:>14.1f} {x / t:>6.2f}  {xp:>10.0f}% "
                   f"{tp:>11.0f}%", flush=True)
     pop_rows = []
-    if a.population:
+    if a.population and cpu_rows:
         K = a.population
         print(f"\npopulations of K = {K}, replica-steps/s (one by one: K = 1 runs in turn)")
         print(f"{'preset':<10} {'threads':>7} {'xent K':>8} {'xent 1 by 1':>12} {'torch vmap':>11}"
@@ -396,14 +417,17 @@ def main():
                                  "torch_vmap_replica_steps_per_s": tv})
                 print(f"{preset:<10} {threads:>7} {x:>8.1f} {one:>12.1f} {t:>11.1f} "
                       f"{x / one:>11.2f} {x / t:>9.2f}", flush=True)
-    if a.gpu and not torch.cuda.is_available():
+    gpu = a.gpu or a.gpu_only
+    if gpu and not torch.cuda.is_available():
         print("--gpu: PyTorch sees no CUDA device; no GPU rows")
-    elif a.gpu:
+    elif gpu:
+        if not cpu_rows:
+            print(header)
         for preset in a.presets:
             xs, ts = [], []
             for _ in range(a.repeats):
-                xs.append(xent_steps_per_s(a.xent, preset, 1, a.steps, a.warmup, "cuda"))
-                ts.append(torch_steps_per_s(preset, 1, a.steps, a.warmup, "cuda"))
+                xs.append(xent_steps_per_s(a.xent, preset, 1, a.gpu_steps, a.warmup, "cuda"))
+                ts.append(torch_steps_per_s(preset, 1, a.gpu_steps, a.warmup, "cuda"))
             x, t = statistics.median(xs), statistics.median(ts)
             rows.append({"preset": preset, "threads": "gpu", "xent_steps_per_s": xs,
                          "torch_steps_per_s": ts, "ratio": x / t})
@@ -423,7 +447,8 @@ def main():
     if a.json:
         pathlib.Path(a.json).write_text(json.dumps(
             {"cpu": cpu, "torch": torch.__version__, "load_start": load,
-             "load_end": os.getloadavg()[0], "steps": a.steps, "repeats": a.repeats,
+             "load_end": os.getloadavg()[0], "steps": a.steps, "gpu_steps": a.gpu_steps,
+             "repeats": a.repeats,
              "sgemm_peak_gflops": peaks, "speed": rows, "populations": pop_rows,
              "time_to_r2": r2_rows},
             indent=2) + "\n")

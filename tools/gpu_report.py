@@ -4,11 +4,14 @@
 usage: gpu_report.py WORK OUT
   WORK: the check's work directory (logs/ with stages.txt and machine.txt, runs/ with one xent run
         directory per stage); OUT: where gpu_tests.json and gpu_bench.json were written.
-Only the Python standard library: the GPU machine's python3 is not Debian's.
+Any of these may be missing or cut short (a stage that failed, timed out or never ran): the
+report says so and goes on, since it is written after every stage and must come back whatever
+happened. Only the Python standard library: the GPU machine's python3 is not Debian's.
 """
 import json
 import os
 import sys
+import traceback
 
 # The paper's R2 for the base settings (DESIGN.md section 1), as fractions: Table 3's supervised
 # R2 z~ -> z and Table 2's DIET R2_a z.
@@ -24,47 +27,59 @@ def read_json(path):
 
 
 def read_jsonl(path):
+    """The rows of a JSONL file; a last line cut short by a killed writer is dropped."""
     rows = []
     try:
         with open(path) as f:
             for line in f:
-                if line.strip():
+                try:
                     rows.append(json.loads(line))
-    except (OSError, ValueError):
+                except ValueError:
+                    pass
+    except OSError:
         pass
-    return rows
+    return [r for r in rows if isinstance(r, dict)]
 
 
 def read_text(path):
     try:
-        with open(path) as f:
+        with open(path, errors="replace") as f:
             return f.read()
     except OSError:
         return ""
 
 
 def stages(work):
+    """{name: (rc, wall_s)} in stage order, from lines 'NAME rc=N wall_s=N'."""
     out = {}
     for line in read_text(os.path.join(work, "logs", "stages.txt")).splitlines():
         parts = line.split()
-        if len(parts) == 3:
+        try:
             out[parts[0]] = (int(parts[1].split("=")[1]), int(parts[2].split("=")[1]))
+        except (IndexError, ValueError):
+            pass
     return out
 
 
 def status(rc):
     return {0: "ok", 124: "TIMED OUT", 125: "skipped (no time left)",
-            126: "skipped (python3 has no torch)"}.get(
-        rc, "FAILED (exit %d)" % rc)
+            126: "skipped (python3 has no torch)", 127: "skipped (not in the bundle)",
+            137: "KILLED (timed out, ignored SIGTERM)", 143: "INTERRUPTED (gpu-check stopped)",
+            None: "did not run"}.get(
+        rc, "FAILED (exit %s)" % rc)
+
+
+def num(x, fmt):
+    return fmt % x if isinstance(x, (int, float)) else "-"
 
 
 def gtest_summary(report):
-    if report is None:
+    if not isinstance(report, dict):
         return "no gtest JSON was written (see logs/gpu_tests.log in runs.tar.gz)", []
     passed, skipped, failed = 0, 0, []
     for suite in report.get("testsuites", []):
         for t in suite.get("testsuite", []):
-            name = suite["name"] + "." + t["name"]
+            name = suite.get("name", "?") + "." + t.get("name", "?")
             if t.get("failures"):
                 failed.append(name)
             elif t.get("result") == "SKIPPED":
@@ -78,93 +93,141 @@ def first_reach(rows, level):
     """(step, wall_s) of the first evaluation where replica 0's r2_a is at least level."""
     for r in rows:
         if r.get("replica", 0) == 0 and r.get("r2_a", -1.0) >= level:
-            return r["step"], r["wall_s"]
+            return r.get("step", -1), r.get("wall_s", -1.0)
     return None
+
+
+def section_stages(work, out, st):
+    print("## Stages\n\n| stage | status | wall s |\n|---|---|---|")
+    for name, (rc, wall) in st.items():
+        print("| %s | %s | %d |" % (name, status(rc), wall))
+    left = read_text(os.path.join(work, "logs", "left_out.txt")).split("\n")
+    left = [line for line in left if line.strip()]
+    if left:
+        print("\nLeft out of runs.tar.gz (bytes, file): " + "; ".join(left))
+
+
+def section_tests(work, out, st):
+    summary, failed = gtest_summary(read_json(os.path.join(out, "gpu_tests.json")))
+    print("## GPU tests (xent_gpu_tests)\n\n" + summary)
+    for name in failed:
+        print("- FAILED: " + name)
+
+
+def section_logs(work, out, st):
+    for log, title in (("gpu_bench", "GPU benchmarks (xent_gpu_bench; JSON in gpu_bench.json)"),
+                       ("compare_torch", "xent against PyTorch (tools/compare_torch.py "
+                                         "--gpu-only; xent's steady steps/s)")):
+        text = read_text(os.path.join(work, "logs", log + ".log")).strip()
+        if text:
+            print("## %s\n\n```\n%s\n```\n" % (title, text))
+
+
+def section_full(work, out, st):
+    runs = os.path.join(work, "runs")
+    print("## The base presets, full length\n")
+    print("| preset | stage | backend | steps | wall s | steps/s | steady steps/s | r2_a | r2_o |"
+          " mae_o | r2_w | acc | paper R2 | first reached (step, s) |"
+          " R2 0.99 first reached (step, s) |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
+    for preset in PAPER_R2:
+        d = os.path.join(runs, "full_" + preset)
+        s = read_json(os.path.join(d, "summary.json"))
+        rows = read_jsonl(os.path.join(d, "metrics.jsonl"))
+        state = status(st.get("full_" + preset, (None, 0))[0])
+
+        def reach(level):
+            r = first_reach(rows, level)
+            return "not reached" if r is None else "%d, %.1f" % r
+
+        if isinstance(s, dict):
+            reps = s.get("replicas") or [{}]
+            m = reps[0]
+            steps, wall = s.get("steps"), s.get("wall_s")
+            rate, steady, backend = s.get("steps_per_s"), s.get("steady_steps_per_s"), s.get(
+                "backend", "?")
+        else:
+            # No summary (killed, failed): the last evaluation it wrote, if any.
+            last = [r for r in rows if r.get("replica", 0) == 0]
+            m = last[-1] if last else {}
+            steps, wall = m.get("step"), m.get("wall_s")
+            rate, steady, backend = None, None, "no summary.json"
+        print("| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %.3f | %s | %s |" %
+              (preset, state, backend, num(steps, "%d"), num(wall, "%.1f"), num(rate, "%.0f"),
+               num(steady, "%.0f"), num(m.get("r2_a"), "%.4f"), num(m.get("r2_o"), "%.4f"),
+               num(m.get("mae_o"), "%.4f"), num(m.get("r2_w"), "%.4f"), num(m.get("acc"), "%.4f"),
+               PAPER_R2[preset], reach(PAPER_R2[preset]), reach(0.99)))
+    print("\nsteps/s: all steps over the time from the first step to the last evaluation "
+          "(evaluations every train.eval_every steps and checkpoints included); steady steps/s: "
+          "the steps after the first two, timed by themselves. A run without summary.json shows "
+          "its last evaluation (step, wall s since its start).")
+
+
+def section_tput(work, out, st):
+    runs = os.path.join(work, "runs")
+    print("## Throughput (no checkpoints; one evaluation at the end)\n")
+    print("| run | stage | backend | K | steps | wall s | steps/s | steady steps/s |"
+          " steady replica-steps/s |\n|---|---|---|---|---|---|---|---|---|")
+    names = [n for n in st if n.startswith("tput_")]
+    if os.path.isdir(runs):
+        names += sorted(n for n in os.listdir(runs) if n.startswith("tput_") and n not in names)
+    for name in names:
+        state = status(st.get(name, (None, 0))[0])
+        s = read_json(os.path.join(runs, name, "summary.json"))
+        if not isinstance(s, dict):
+            print("| %s | %s | no summary.json | | | | | | |" % (name[5:], state))
+            continue
+        k, steady = s.get("population"), s.get("steady_steps_per_s")
+        print("| %s | %s | %s | %s | %s | %s | %s | %s | %s |" %
+              (name[5:], state, s.get("backend", "?"), num(k, "%d"), num(s.get("steps"), "%d"),
+               num(s.get("wall_s"), "%.2f"), num(s.get("steps_per_s"), "%.0f"),
+               num(steady, "%.0f"),
+               num(k * steady if isinstance(k, int) and isinstance(steady, (int, float)) else None,
+                   "%.0f")))
+    print("\nwall s: the whole run, the mixing draws and start-up included; steps/s: all steps "
+          "and the final evaluation; steady: the steps after the first two (on CUDA the eager "
+          "step and the graph capture), timed by themselves.")
+
+
+def section_dsprites(work, out, st):
+    ds = read_json(os.path.join(work, "runs", "dsprites", "summary.json"))
+    print("## dSprites, Table 4 row (xent dsprites --train)\n")
+    if not isinstance(ds, dict):
+        print("no summary.json (stage %s)" % status(st.get("dsprites", (None, 0))[0]))
+        return
+    factors = ["shape", "scale", "pos_x", "pos_y"]
+    print("%s, %s steps (%s epochs), %s s training, %s steps/s (steady %s), validation accuracy "
+          "%s\n" % (ds.get("backend", "?"), num(ds.get("steps"), "%d"),
+                    num(ds.get("epochs"), "%.1f"), num(ds.get("train_s"), "%.1f"),
+                    num(ds.get("steps_per_s"), "%.1f"), num(ds.get("steady_steps_per_s"), "%.1f"),
+                    num(ds.get("val_acc"), "%.4f")))
+    print("| Pearson r | " + " | ".join(factors) + " |\n|---|---|---|---|---|")
+    for key, label, paper in (("pearson_r_mlp", "MLP", ".94 | .98 | .97 | .97"),
+                              ("pearson_r_pixels", "raw pixels", ".26 | .62 | .92 | .92")):
+        r = ds.get(key)
+        if isinstance(r, dict):
+            print("| %s | %s |" % (label, " | ".join(num(r.get(f), "%.3f") for f in factors)))
+        print("| %s, paper | %s |" % (label, paper))
 
 
 def main():
     if len(sys.argv) != 3:
         sys.exit(__doc__)
     work, out = sys.argv[1], sys.argv[2]
-    runs = os.path.join(work, "runs")
     st = stages(work)
     print("# tools/gpu-check report\n")
     machine = read_text(os.path.join(work, "logs", "machine.txt")).strip().splitlines()
-    print("Machine: " + "; ".join(machine) + "\n")
-
-    print("## Stages\n\n| stage | status | wall s |\n|---|---|---|")
-    for name, (rc, wall) in st.items():
-        print("| %s | %s | %d |" % (name, status(rc), wall))
-
-    summary, failed = gtest_summary(read_json(os.path.join(out, "gpu_tests.json")))
-    print("\n## GPU tests (xent_gpu_tests)\n\n" + summary + "\n")
-    for name in failed:
-        print("- FAILED: " + name)
-
-    bench = read_text(os.path.join(work, "logs", "gpu_bench.log")).strip()
-    if bench:
-        print("\n## GPU benchmarks (xent_gpu_bench; JSON in gpu_bench.json)\n\n```\n" + bench +
-              "\n```")
-
-    torch = read_text(os.path.join(work, "logs", "compare_torch.log")).strip()
-    if torch:
-        print("\n## xent against PyTorch (tools/compare_torch.py --gpu)\n\n```\n" + torch +
-              "\n```")
-
-    print("\n## The base presets, full length\n")
-    print("| preset | backend | steps | wall s | steps/s | r2_a | r2_o | mae_o | r2_w | acc |"
-          " paper R2 | first reached (step, s) | R2 0.99 first reached (step, s) |")
-    print("|---|---|---|---|---|---|---|---|---|---|---|---|---|")
-    for preset in PAPER_R2:
-        d = os.path.join(runs, "full_" + preset)
-        s = read_json(os.path.join(d, "summary.json"))
-        if s is None:
-            print("| %s | no summary.json (stage %s) |" %
-                  (preset, status(st.get("full_" + preset, (-1, 0))[0])))
-            continue
-        m = s["replicas"][0]
-        rows = read_jsonl(os.path.join(d, "metrics.jsonl"))
-
-        def reach(level):
-            r = first_reach(rows, level)
-            return "not reached" if r is None else "%d, %.1f" % r
-
-        print("| %s | %s | %d | %.1f | %.0f | %.4f | %.4f | %.4f | %.4f | %.4f | %.3f | %s | %s |" %
-              (preset, s["backend"], s["steps"], s["wall_s"], s["steps_per_s"], m["r2_a"],
-               m["r2_o"], m["mae_o"], m["r2_w"], m["acc"], PAPER_R2[preset],
-               reach(PAPER_R2[preset]), reach(0.99)))
-    print("\nWall time and steps/s include the evaluations (every train.eval_every steps) and "
-          "checkpoints.")
-
-    print("\n## Throughput (training steps; one evaluation at the end)\n")
-    print("| run | backend | K | steps | wall s | steps/s | replica-steps/s |\n"
-          "|---|---|---|---|---|---|---|")
-    for name in sorted(os.listdir(runs)) if os.path.isdir(runs) else []:
-        if not name.startswith("tput_"):
-            continue
-        s = read_json(os.path.join(runs, name, "summary.json"))
-        if s is None:
-            print("| %s | no summary.json (stage %s) |" %
-                  (name[5:], status(st.get(name, (-1, 0))[0])))
-            continue
-        k = s["population"]
-        print("| %s | %s | %d | %d | %.2f | %.0f | %.0f |" %
-              (name[5:], s["backend"], k, s["steps"], s["wall_s"], s["steps_per_s"],
-               k * s["steps_per_s"]))
-
-    ds = read_json(os.path.join(runs, "dsprites", "summary.json"))
-    if ds is not None:
-        factors = ["shape", "scale", "pos_x", "pos_y"]
-        print("\n## dSprites, Table 4 row (xent dsprites --train)\n")
-        print("%s, %d steps (%.1f epochs), %.1f s training, %.1f steps/s, validation accuracy %.4f"
-              "\n" % (ds["backend"], ds["steps"], ds["epochs"], ds["train_s"], ds["steps_per_s"],
-                      ds["val_acc"]))
-        print("| Pearson r | " + " | ".join(factors) + " |\n|---|---|---|---|---|")
-        print("| MLP | " + " | ".join("%.3f" % ds["pearson_r_mlp"][f] for f in factors) + " |")
-        print("| MLP, paper | .94 | .98 | .97 | .97 |")
-        print("| raw pixels | " + " | ".join("%.3f" % ds["pearson_r_pixels"][f] for f in factors) +
-              " |")
-        print("| raw pixels, paper | .26 | .62 | .92 | .92 |")
+    print("Machine: " + ("; ".join(machine) or "unknown (no logs/machine.txt)") + "\n")
+    # Each section on its own: one that meets something unexpected says so, and the rest of the
+    # report is still written.
+    for section in (section_stages, section_tests, section_logs, section_full, section_tput,
+                    section_dsprites):
+        try:
+            section(work, out, st)
+        except Exception:  # noqa: BLE001 - the report must be written whatever a file holds
+            print("\n(%s failed: %s)" % (section.__name__,
+                                         traceback.format_exc().strip().splitlines()[-1]))
+        print()
 
 
 if __name__ == "__main__":

@@ -154,6 +154,9 @@ void run_train(const DspritesArgs& a) {
       {"pearson_r_mlp", scores_json(mlp)},
       {"train_s", train_s},
       {"steps_per_s", static_cast<double>(steps) / train_s},
+      {"steady_steps", r.steady_steps},
+      {"steady_steps_per_s",
+       r.steady_s > 0 ? static_cast<double>(r.steady_steps) / r.steady_s : 0.0},
       {"probe_mlp_s", probe_s},
       {"wall_s", wall}};
   if (o.probe_pixels) {

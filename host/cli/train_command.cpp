@@ -53,6 +53,7 @@ struct TrainArgs {
   std::string resume;
   bool force = false;
   bool quiet = false;
+  bool no_checkpoint = false;
 };
 
 void run_train(const TrainArgs& a) {
@@ -109,7 +110,7 @@ void run_train(const TrainArgs& a) {
   const auto t0 = std::chrono::steady_clock::now();
   std::unique_ptr<Trainer> trainer_ptr;
   RunSpec spec;
-  spec.checkpoint = ck_path;
+  spec.checkpoint = a.no_checkpoint ? std::string() : ck_path;
   spec.started = t0;
   spec.progress_bar = tty;
   spec.log_evaluations = !a.quiet;
@@ -148,6 +149,10 @@ void run_train(const TrainArgs& a) {
       {"steps_per_s", r.steps_trained > 0 && r.train_s > 0
                           ? static_cast<double>(r.steps_trained) / r.train_s
                           : 0.0},
+      {"steady_steps", r.steady_steps},
+      {"steady_steps_per_s", r.steady_steps > 0 && r.steady_s > 0
+                                 ? static_cast<double>(r.steady_steps) / r.steady_s
+                                 : 0.0},
       {"replicas", replicas}};
   write_file_atomic(out + "/summary.json", summary.dump(2) + "\n");
   if (!a.quiet) {
@@ -179,6 +184,10 @@ void add_train(CLI::App& app) {
                   "uninterrupted run would")
       ->type_name("DIR");
   cmd->add_flag("--force", a->force, "Reuse an --out directory that already holds files");
+  cmd->add_flag("--no-checkpoint", a->no_checkpoint,
+                "Write no DIR/checkpoint.xck, not even at step 0 and at the end as "
+                "train.checkpoint_every = 0 does (a run started so cannot be resumed); for "
+                "throughput runs, where a K = 64 checkpoint is 167 MB");
   cmd->add_flag("-q,--quiet", a->quiet, "No progress or summary output");
   cmd->footer(train_footer() +
               "\nExit status: 0 finished; 2 bad input (flags, config, a damaged or foreign "

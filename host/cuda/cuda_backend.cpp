@@ -127,6 +127,8 @@ void CudaBackend::download(void* dst, const void* src, size_t bytes) {
   XENT_CUDA_CHECK(cudaStreamSynchronize(stream_));
 }
 
+void CudaBackend::synchronize() { XENT_CUDA_CHECK(cudaStreamSynchronize(stream_)); }
+
 void CudaBackend::zero(void* dst, size_t bytes) {
   XENT_CUDA_CHECK(cudaMemsetAsync(dst, 0, bytes, stream_));
 }

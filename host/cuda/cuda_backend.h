@@ -46,6 +46,7 @@ class CudaBackend final : public Backend {
   void download(void* dst, const void* src, size_t bytes) override;
   void zero(void* dst, size_t bytes) override;
   void copy(void* dst, const void* src, size_t bytes) override;
+  void synchronize() override;
   XENT_OVERRIDE_OPS
   // The recording's first run() calls `record` as it is (allocating what the step needs), the
   // second captures it into a CUDA graph, and every later one replays the graph: one launch per

@@ -21,6 +21,7 @@
 #include <lapacke.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cmath>
 #include <cstdint>
 #include <exception>
@@ -258,21 +259,24 @@ class Candidates {
   CondBound bound_;
 };
 
-// f(0) .. f(T - 1), each on a thread of its own (f(0) on the caller's); the first exception a
-// thread threw is rethrown once all have ended.
+// f(0) .. f(n - 1) on up to T threads (the caller's among them), each thread taking the next
+// task not yet taken: which thread runs a task never changes what it computes. The first
+// exception a task threw is rethrown once every thread has ended.
 template <class F>
-void on_threads(int T, const F& f) {
-  std::vector<std::exception_ptr> errors(static_cast<size_t>(T));
-  const auto guarded = [&](int t) {
+void on_tasks(int T, size_t n, const F& f) {
+  const size_t threads = std::min(static_cast<size_t>(T), n);
+  std::vector<std::exception_ptr> errors(threads);
+  std::atomic<size_t> next{0};
+  const auto work = [&](size_t t) {
     try {
-      f(t);
+      for (size_t task; (task = next.fetch_add(1, std::memory_order_relaxed)) < n;) f(task);
     } catch (...) {
-      errors[static_cast<size_t>(t)] = std::current_exception();
+      errors[t] = std::current_exception();
     }
   };
   std::vector<std::thread> pool;
-  for (int t = 1; t < T; ++t) pool.emplace_back(guarded, t);
-  guarded(0);
+  for (size_t t = 1; t < threads; ++t) pool.emplace_back(work, t);
+  if (threads > 0) work(0);
   for (auto& th : pool) th.join();
   for (const auto& e : errors)
     if (e) std::rethrow_exception(e);
@@ -290,66 +294,111 @@ double condition_number(const double* a, int d) {
   return ws.cond(a, d);
 }
 
-std::vector<float> draw_mixing(const DgpParams& p, uint64_t seed, int threads) {
-  dgp::check_mixing(p.mixing_layers, p.d, 0);
-  if (p.mixing_cond_draws < 1) {
-    throw InputError("mixing: mixing_cond_draws must be at least 1, got " +
-                     std::to_string(p.mixing_cond_draws));
+std::vector<std::vector<float>> draw_mixing_population(const std::vector<DgpParams>& ps,
+                                                       const std::vector<uint64_t>& seeds,
+                                                       int threads) {
+  if (ps.size() != seeds.size()) {
+    throw InputError("mixing: " + std::to_string(ps.size()) + " replicas' parameters but " +
+                     std::to_string(seeds.size()) + " seeds");
+  }
+  for (const DgpParams& p : ps) {
+    dgp::check_mixing(p.mixing_layers, p.d, 0);
+    if (p.mixing_cond_draws < 1) {
+      throw InputError("mixing: mixing_cond_draws must be at least 1, got " +
+                       std::to_string(p.mixing_cond_draws));
+    }
   }
   if (threads < 0) throw InputError("mixing: threads must be >= 0, got " + std::to_string(threads));
   const int T = threads > 0 ? threads : usable_cores();
-  const auto draws = static_cast<uint64_t>(p.mixing_cond_draws);
+  const size_t K = ps.size();
+  if (K == 0) return {};
+  const auto draws = [&](size_t k) { return static_cast<uint64_t>(ps[k].mixing_cond_draws); };
 
-  // The threshold: the minimum over the first `draws` candidates, a minimum per contiguous
-  // share of them and then over the shares. A minimum does not depend on the order it is taken
-  // in, and each candidate's condition number is decided exactly (Candidates), so any thread
-  // count gives the serial threshold bit for bit.
-  std::vector<double> share_min(static_cast<size_t>(T));
-  on_threads(T, [&](int t) {
-    Candidates c(seed, p.d);
+  // The thresholds: each replica's minimum over its first `draws` candidates, a minimum per
+  // contiguous share of them and then over the shares. A minimum does not depend on the order
+  // it is taken in, and each candidate's condition number is decided exactly (Candidates), so
+  // any split gives the serial threshold bit for bit. Every replica's shares are tasks of equal
+  // cost; a replica gets enough of them that the tasks keep every thread busy.
+  const size_t shares = std::max<size_t>(1, (static_cast<size_t>(T) + K - 1) / K);
+  std::vector<double> share_min(K * shares);
+  on_tasks(T, share_min.size(), [&](size_t task) {
+    const size_t k = task / shares;
+    const uint64_t s = task % shares, n = draws(k);
+    Candidates c(seeds[k], ps[k].d);
     double m = std::numeric_limits<double>::infinity();
-    for (uint64_t a = draws * static_cast<uint64_t>(t) / static_cast<uint64_t>(T);
-         a < draws * static_cast<uint64_t>(t + 1) / static_cast<uint64_t>(T); ++a) {
+    for (uint64_t a = n * s / shares; a < n * (s + 1) / shares; ++a) {
       c.draw(a);
       m = std::min(m, c.at_most(m));
     }
-    share_min[static_cast<size_t>(t)] = m;
+    share_min[task] = m;
   });
-  const double threshold = *std::min_element(share_min.begin(), share_min.end());
+  std::vector<double> threshold(K);
+  for (size_t k = 0; k < K; ++k)
+    threshold[k] =
+        *std::min_element(share_min.begin() + static_cast<std::ptrdiff_t>(k * shares),
+                          share_min.begin() + static_cast<std::ptrdiff_t>((k + 1) * shares));
 
-  // Each layer: the first later candidate at or below it. The threads scan consecutive blocks
-  // of one round; the lowest hit of the round is the serial scan's hit, and a round without
-  // one moves on.
-  const size_t dd = static_cast<size_t>(p.d) * static_cast<size_t>(p.d);
-  std::vector<float> weights(static_cast<size_t>(p.mixing_layers) * dd);
-  constexpr uint64_t kBlock = 256;  // candidates a thread tests per round (~10 us each)
+  // Each layer: the first later candidate at or below the threshold. The replicas still
+  // searching advance together in rounds; in a round each scans consecutive blocks from its
+  // next candidate, as many blocks as keep every thread busy (so the last, unlucky replica of a
+  // population gets every thread, and a population larger than the thread count one block
+  // each). A replica's lowest hit in a round is the serial scan's hit; a round without one
+  // moves it on.
+  std::vector<std::vector<float>> weights(K);
+  std::vector<int> layer(K, 0);
+  std::vector<uint64_t> next(K);
+  std::vector<size_t> active;
+  for (size_t k = 0; k < K; ++k) {
+    weights[k].resize(static_cast<size_t>(ps[k].mixing_layers) * static_cast<size_t>(ps[k].d) *
+                      static_cast<size_t>(ps[k].d));
+    next[k] = draws(k);
+    active.push_back(k);
+  }
+  constexpr uint64_t kBlock = 256;  // candidates a task tests (~10 us each at d = 20)
   const uint64_t none = std::numeric_limits<uint64_t>::max();
-  uint64_t next = draws;
-  std::vector<uint64_t> hit(static_cast<size_t>(T));
-  for (int layer = 0; layer < p.mixing_layers; ++layer) {
-    uint64_t found = none;
-    for (uint64_t start = next; found == none; start += kBlock * static_cast<uint64_t>(T)) {
-      on_threads(T, [&](int t) {
-        Candidates c(seed, p.d);
-        hit[static_cast<size_t>(t)] = none;
-        const uint64_t begin = start + kBlock * static_cast<uint64_t>(t);
-        for (uint64_t a = begin; a < begin + kBlock; ++a) {
-          c.draw(a);
-          if (c.at_most(threshold) <= threshold) {
-            hit[static_cast<size_t>(t)] = a;
-            return;
-          }
+  std::vector<uint64_t> hit;
+  while (!active.empty()) {
+    const size_t blocks =
+        std::max<size_t>(1, (static_cast<size_t>(T) + active.size() - 1) / active.size());
+    hit.assign(active.size() * blocks, none);
+    on_tasks(T, hit.size(), [&](size_t task) {
+      const size_t k = active[task / blocks];
+      Candidates c(seeds[k], ps[k].d);
+      const uint64_t begin = next[k] + kBlock * (task % blocks);
+      for (uint64_t a = begin; a < begin + kBlock; ++a) {
+        c.draw(a);
+        if (c.at_most(threshold[k]) <= threshold[k]) {
+          hit[task] = a;
+          return;
         }
-      });
-      found = *std::min_element(hit.begin(), hit.end());
+      }
+    });
+    std::vector<size_t> still;
+    for (size_t j = 0; j < active.size(); ++j) {
+      const size_t k = active[j];
+      const uint64_t found =
+          *std::min_element(hit.begin() + static_cast<std::ptrdiff_t>(j * blocks),
+                            hit.begin() + static_cast<std::ptrdiff_t>((j + 1) * blocks));
+      if (found == none) {
+        next[k] += kBlock * blocks;
+      } else {
+        Candidates c(seeds[k], ps[k].d);
+        c.draw(found);
+        std::copy(c.weights().begin(), c.weights().end(),
+                  weights[k].begin() + static_cast<std::ptrdiff_t>(static_cast<size_t>(layer[k]) *
+                                                                   c.weights().size()));
+        next[k] = found + 1;
+        ++layer[k];
+      }
+      if (layer[k] < ps[k].mixing_layers) still.push_back(k);
     }
-    Candidates c(seed, p.d);
-    c.draw(found);
-    std::copy(c.weights().begin(), c.weights().end(),
-              weights.begin() + static_cast<std::ptrdiff_t>(static_cast<size_t>(layer) * dd));
-    next = found + 1;
+    active = std::move(still);
   }
   return weights;
+}
+
+std::vector<float> draw_mixing(const DgpParams& p, uint64_t seed, int threads) {
+  return draw_mixing_population({p}, {seed}, threads)[0];
 }
 
 void mixing_inverse(const float* weights, int layers, int d, const float* x, int64_t n, double* z) {

@@ -129,10 +129,28 @@ RunOutcome run(Trainable& t, MetricsSink& sink, const RunSpec& spec) {
     return !spec.on_evaluation || spec.on_evaluation(t.steps_done(), out.metrics);
   };
 
+  // The steady-state clock (RunOutcome::steady_s) runs over stretches of consecutive steps
+  // after the first two, from a synchronisation before the stretch's first step to one after
+  // its last, before an evaluation or a checkpoint (the last step always has one); never
+  // inside a step.
+  bool timing = false;
+  std::chrono::steady_clock::time_point stretch;
+  const auto end_stretch = [&] {
+    if (!timing) return;
+    t.synchronize();
+    out.steady_s += seconds_since(stretch);
+    timing = false;
+  };
   const auto t_train = std::chrono::steady_clock::now();
   try {
     for (int64_t s = start + 1; s <= sch.steps; ++s) {
+      if (s > start + 2 && !timing) {
+        t.synchronize();
+        stretch = std::chrono::steady_clock::now();
+        timing = true;
+      }
       t.step();
+      if (timing) ++out.steady_steps;
       if (s % kLossCheckEvery == 0) guard(false);
       if (bar.due()) {
         if (!spec.progress_label.empty()) {
@@ -145,7 +163,10 @@ RunOutcome run(Trainable& t, MetricsSink& sink, const RunSpec& spec) {
       }
       const bool eval_due = due(s, sch.eval_every, sch.steps);
       const bool ck_due = checkpoints && due(s, sch.checkpoint_every, sch.steps);
-      if (eval_due || ck_due) guard(true);
+      if (eval_due || ck_due) {
+        end_stretch();
+        guard(true);
+      }
       bool go_on = true;
       if (eval_due) {
         go_on = evaluate(true);

@@ -68,14 +68,15 @@ Trainer::Trainer(Backend& b, const std::vector<Config>& replicas)
   const int64_t B = c.train.batch;
   const int64_t C = g.classes();
 
-  // The frozen parts of each replica's DGP, drawn once on the host.
+  // The frozen parts of each replica's DGP, drawn once on the host; the mixing weights, most
+  // of the time a trainer takes to build, for all replicas at once on every core.
   std::vector<float> centres, mixing;
   for (int k = 0; k < K_; ++k) {
     const auto ck = draw_centres(dgp_[k], seeds_[k]);
-    const auto mk = draw_mixing(dgp_[k], seeds_[k]);
     centres.insert(centres.end(), ck.begin(), ck.end());
-    mixing.insert(mixing.end(), mk.begin(), mk.end());
   }
+  for (const auto& mk : draw_mixing_population(dgp_, seeds_))
+    mixing.insert(mixing.end(), mk.begin(), mk.end());
   centres_ = DeviceArray<float>(b_, centres.size());
   centres_.upload(centres);
   mixing_ = DeviceArray<float>(b_, mixing.size());

@@ -78,6 +78,7 @@ class ShapeClassifier {
   std::optional<Divergence> find_nonfinite(bool state);
   const Split& split() const { return split_; }
   const std::vector<uint8_t>& masks() const { return masks_host_; }
+  Backend& backend() { return b_; }
 
  private:
   void issue_step();  // the calls of one step, as the backend records them
@@ -109,6 +110,7 @@ class ClassifierRun final : public Trainable {
   int replicas() const override { return 1; }
   uint64_t seed(int) const override { return o_.seed; }
   void step() override { m_.step(); }
+  void synchronize() override { m_.backend().synchronize(); }
   double last_loss() override { return static_cast<double>(m_.last_loss()); }
   // epoch, train_loss, val_loss, val_acc.
   std::vector<MetricValues> evaluate() override;

@@ -162,6 +162,9 @@ class Backend {
   virtual void zero(void* dst, size_t bytes) = 0;
   // Copy within backend memory.
   virtual void copy(void* dst, const void* src, size_t bytes) = 0;
+  // Returns once every op issued so far has finished, so that a host clock read after it
+  // times them (the CPU's ops have finished when they return).
+  virtual void synchronize() {}
 
   XENT_TWIN_OPS(XENT_PURE_VIRTUAL_OP)
   XENT_OWN_OPS(XENT_PURE_VIRTUAL_OP)

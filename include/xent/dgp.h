@@ -57,6 +57,13 @@ std::vector<float> draw_centres(const DgpParams& p, uint64_t seed);
 // may use); the weights are the same for any thread count.
 std::vector<float> draw_mixing(const DgpParams& p, uint64_t seed, int threads = 0);
 
+// The mixing weights of a population, replica k's from ps[k] and seeds[k]: the same as
+// draw_mixing(ps[k], seeds[k]), drawn together so that a population larger than the thread
+// count keeps every thread busy as well as a single replica does.
+std::vector<std::vector<float>> draw_mixing_population(const std::vector<DgpParams>& ps,
+                                                       const std::vector<uint64_t>& seeds,
+                                                       int threads = 0);
+
 // Samples n latents for one replica. Sample j uses stream rng_stream(purpose, first + j).
 //   z [n][d]: unit-norm latents; labels [n]: class in [0, classes()); cluster [n] (may be
 //   null): the cluster index of each sample.

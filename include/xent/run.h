@@ -71,6 +71,8 @@ class Trainable {
   virtual int replicas() const = 0;
   virtual uint64_t seed(int replica) const = 0;
   virtual void step() = 0;
+  // Waits for the steps issued so far to finish (a GPU runs them after step() returns).
+  virtual void synchronize() = 0;
   // Replica 0's training loss at the last step (a read from the backend: for progress only).
   virtual double last_loss() = 0;
   // Every replica's metrics (may throw DivergedError for a non-finite result).
@@ -96,6 +98,7 @@ class TrainerRun final : public Trainable {
   int replicas() const override { return t_.config().train.population; }
   uint64_t seed(int replica) const override { return t_.seed(replica); }
   void step() override { t_.step(); }
+  void synchronize() override { t_.backend().synchronize(); }
   double last_loss() override;
   std::vector<MetricValues> evaluate() override;
   std::string describe(const MetricValues& m) const override;
@@ -135,6 +138,11 @@ struct RunOutcome {
   double wall_s = 0;                  // the whole call
   double train_s = 0;                 // from the first step to the last evaluation
   bool stopped = false;               // on_evaluation ended it before the last step
+  // The steady state: the steps after this call's first two (on CUDA the first runs eagerly
+  // and the second captures the graph that the rest replay), timed by themselves: evaluations,
+  // checkpoints and the state checks before them are left out. 0 and 0 when there were none.
+  int64_t steady_steps = 0;
+  double steady_s = 0;
 };
 
 // Trains t from t.steps_done() to its last step. A replica whose loss, state or results become
