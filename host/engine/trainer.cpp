@@ -69,13 +69,15 @@ Trainer::Trainer(Backend& b, const std::vector<Config>& replicas)
   const int64_t C = g.classes();
 
   // The frozen parts of each replica's DGP, drawn once on the host; the mixing weights, most
-  // of the time a trainer takes to build, for all replicas at once on every core.
+  // of the time a trainer takes to build, for all replicas at once.
   std::vector<float> centres, mixing;
   for (int k = 0; k < K_; ++k) {
     const auto ck = draw_centres(dgp_[k], seeds_[k]);
     centres.insert(centres.end(), ck.begin(), ck.end());
   }
-  for (const auto& mk : draw_mixing_population(dgp_, seeds_))
+  // On train.threads threads, as the CPU backend's ops (0: every usable core); the matrices
+  // are the same for any count.
+  for (const auto& mk : draw_mixing_population(dgp_, seeds_, c.train.threads))
     mixing.insert(mixing.end(), mk.begin(), mk.end());
   centres_ = DeviceArray<float>(b_, centres.size());
   centres_.upload(centres);
