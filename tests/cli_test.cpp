@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <string>
@@ -124,6 +125,28 @@ TEST(Cli, NoCheckpointWritesNoCheckpoint) {
     EXPECT_NE(s.find(key), std::string::npos) << key << "\n" << s;
   // Nothing to resume from, and the error says so.
   expect_error("train --resume " + without.string(), "checkpoint.xck: missing");
+}
+
+TEST(Cli, LengthReferenceTrainsTheReferenceCodesSteps) {
+  expect_error("train --length long", "--length: expected paper or reference, got 'long'");
+  const std::string small =
+      "train -q --set train.batch=32 --set model.hidden=[8] --set train.eval_samples=64 --set "
+      "dgp.mixing_cond_draws=50 --length reference --out ";
+  // --set still wins over --length.
+  const fs::path shortened = scratch("length_set");
+  ASSERT_EQ(xent(small + shortened.string() + " --set train.steps=3").code, 0);
+  std::ifstream a(shortened / "config.toml");
+  const std::string ca((std::istreambuf_iterator<char>(a)), std::istreambuf_iterator<char>());
+  EXPECT_NE(ca.find("steps = 3\n"), std::string::npos) << ca;
+  // Alone, 500,000 steps: config.toml, written before the first step, says so; the run is
+  // stopped after two seconds.
+  const fs::path reference = scratch("length_reference");
+  (void)std::system(("timeout -s KILL 2 " + std::string(XENT_BINARY) + " " + small +
+                     reference.string() + " >/dev/null 2>&1")
+                        .c_str());
+  std::ifstream b(reference / "config.toml");
+  const std::string cb((std::istreambuf_iterator<char>(b)), std::istreambuf_iterator<char>());
+  EXPECT_NE(cb.find("steps = 500000\n"), std::string::npos) << cb;
 }
 
 }  // namespace

@@ -1,5 +1,7 @@
 #include "cli/run_options.h"
 
+#include "xent/error.h"
+
 namespace xent::cli {
 
 void RunOptions::add_to(CLI::App& cmd) {
@@ -10,10 +12,27 @@ void RunOptions::add_to(CLI::App& cmd) {
       ->type_name("KEY=VALUE");
 }
 
+void RunOptions::add_length_to(CLI::App& cmd) {
+  cmd.add_option("--length", length,
+                 "paper: train.steps as the preset gives it (the paper's 50,000 steps); "
+                 "reference: 500,000 steps, the reference code's default (10x the paper's text); "
+                 "--set train.steps=N still wins")
+      ->capture_default_str();
+}
+
+std::vector<std::string> RunOptions::all_sets() const {
+  if (length != "paper" && length != "reference")
+    throw InputError("--length: expected paper or reference, got '" + length + "'");
+  std::vector<std::string> out;
+  if (length == "reference") out.push_back("train.steps=" + std::to_string(kReferenceSteps));
+  out.insert(out.end(), sets.begin(), sets.end());
+  return out;
+}
+
 std::string train_footer() {
   std::string s =
-      "\nPresets (the paper's Tables 2 and 3, full length; shorten with --set "
-      "train.steps=N):\n";
+      "\nPresets (the paper's Tables 2 and 3, full length: the paper's 50,000 steps; --length "
+      "reference for the reference code's 500,000; shorten with --set train.steps=N):\n";
   for (const auto& [name, help] : preset_list()) {
     s += "  " + name;
     s += std::string(name.size() < 14 ? 14 - name.size() : 1, ' ') + help + "\n";

@@ -72,7 +72,7 @@ void run_train(const TrainArgs& a) {
     if (!std::filesystem::exists(cfg))
       throw InputError(cfg + ": missing (is " + out + " a directory written by xent train?)");
     const Config before = load_config("", cfg, {});
-    c = load_config("", cfg, o.sets);
+    c = load_config("", cfg, o.all_sets());
     check_resume_config(before, c);
     extended = c.train.steps != before.train.steps;
     const std::string ck_path = out + "/checkpoint.xck";
@@ -173,6 +173,7 @@ void add_train(CLI::App& app) {
       "shortened to about a minute on a CPU.");
   auto a = std::make_shared<TrainArgs>();
   a->o.add_to(*cmd);
+  a->o.add_length_to(*cmd);
   cmd->add_option("--device", a->device, "auto, cpu or cuda (auto: cuda when present)")
       ->capture_default_str();
   cmd->add_option("--out", a->out,
