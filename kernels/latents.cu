@@ -180,19 +180,14 @@ __global__ void __launch_bounds__(kThreads)
     // Not projected: each coordinate as drawn.
     for (int i = 0; i < d; ++i)
       out[i] = static_cast<float>(truncated_laplace(&st, mu(i), r.noise_scale, r.beta));
-  } else if (r.conditional == Conditional::GeneralizedNormal) {
-    const double scale = r.noise_scale, p = r.beta;
-    const auto coord = [=](State* s, int i) { return mu(i) + scale * generalized_normal(s, p); };
-    double len;
-    do {
-      start = st;
-      len = draw_norm(coord, &st, d);
-    } while (!(len > 0.0));
-    write_normalised(coord, start, d, len, out);
   } else {
+    // Laplace, Normal, GeneralizedNormal: mu plus noise, projected.
+    const bool generalized = r.conditional == Conditional::GeneralizedNormal;
     const bool laplace = r.conditional == Conditional::Laplace;
-    const double scale = r.noise_scale;
-    const auto coord = [=](State* s, int i) { return mu(i) + scale * noise(s, laplace); };
+    const double scale = r.noise_scale, p = r.beta;
+    const auto coord = [=](State* s, int i) {
+      return mu(i) + scale * (generalized ? generalized_normal(s, p) : noise(s, laplace));
+    };
     double len;
     do {
       start = st;

@@ -110,6 +110,13 @@ inline std::vector<float> uniforms(size_t n, uint32_t seed) {
   return out;
 }
 
+// Float and double epsilons (2^-23, 2^-52), for tolerances of the form c * eps * scale.
+constexpr double kEpsFloat = 0x1p-23;
+constexpr double kEpsDouble = 0x1p-52;
+
+// The element count of an a x b x c array, as a size_t.
+inline size_t count(int64_t a, int64_t b, int64_t c = 1) { return static_cast<size_t>(a * b * c); }
+
 inline uint32_t float_bits(float f) {
   uint32_t b = 0;
   std::memcpy(&b, &f, sizeof b);

@@ -19,10 +19,9 @@ using xent::LinearShape;
 using xent::test::DeviceVector;
 using xent::test::uniforms;
 
-constexpr double kEpsFloat = 0x1p-23;
-constexpr double kEpsDouble = 0x1p-52;
-
-size_t count(int64_t a, int64_t b, int64_t c = 1) { return static_cast<size_t>(a * b * c); }
+using xent::test::count;
+using xent::test::kEpsDouble;
+using xent::test::kEpsFloat;
 
 // The bias launchers (for GEMMs done elsewhere). Adding b to the CPU's bias-free product is the
 // CPU's own last step, one float addition per element, so the bits agree with its biased

@@ -30,10 +30,9 @@ using xent::LinearShape;
 using xent::test::DeviceVector;
 using xent::test::uniforms;
 
-constexpr double kEpsFloat = 0x1p-23;
-constexpr double kEpsDouble = 0x1p-52;
-
-size_t count(int64_t a, int64_t b, int64_t c = 1) { return static_cast<size_t>(a * b * c); }
+using xent::test::count;
+using xent::test::kEpsDouble;
+using xent::test::kEpsFloat;
 
 // For C[k][m][n] = sum_p A(k, m, p) B(k, p, n): sum_p |A B| per element, in double.
 template <class A, class B>

@@ -107,16 +107,14 @@ void sample_latents(const DgpParams& p, const float* centres, uint64_t seed, Rng
       for (size_t i = 0; i < d; ++i)
         x[i] = dgp::draw_truncated_laplace(rng, mu[i], noise_scale, p.beta);
       len = 1.0;
-    } else if (p.conditional == Conditional::GeneralizedNormal) {
-      do {
-        for (size_t i = 0; i < d; ++i)
-          x[i] = mu[i] + noise_scale * dgp::draw_generalized_normal(rng, p.beta);
-        len = dgp::norm(x);
-      } while (!(len > 0.0));
     } else {
+      // Laplace, Normal, GeneralizedNormal: mu plus noise, projected.
+      const bool generalized = p.conditional == Conditional::GeneralizedNormal;
       const bool laplace = p.conditional == Conditional::Laplace;
       do {
-        for (size_t i = 0; i < d; ++i) x[i] = mu[i] + noise_scale * dgp::draw_noise(rng, laplace);
+        for (size_t i = 0; i < d; ++i)
+          x[i] = mu[i] + noise_scale * (generalized ? dgp::draw_generalized_normal(rng, p.beta)
+                                                    : dgp::draw_noise(rng, laplace));
         len = dgp::norm(x);
       } while (!(len > 0.0));
     }
