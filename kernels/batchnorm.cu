@@ -142,8 +142,9 @@ __global__ void __launch_bounds__(kTile* kGroups)
   const float mf = active ? mean[p] : 0.0f, rs = active ? rstd[p] : 0.0f;
   const float slope = s.slope;
   // The gradient at the BatchNorm output: the activation's slope is read off the sign of its
-  // output, which is the sign of its input (the slope is positive).
-  const auto dy_at = [&](int64_t i) { return da[i] * (a[i] > 0.0f ? 1.0f : slope); };
+  // output, which is the sign of its input (the slope is positive). Rounded on its own: both
+  // uses add to it (run[1] += dy, dy - mb), which nvcc would otherwise contract into an FMA.
+  const auto dy_at = [&](int64_t i) { return __fmul_rn(da[i], a[i] > 0.0f ? 1.0f : slope); };
   double total[2];
 
   column_sums<2>(
