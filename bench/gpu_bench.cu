@@ -486,7 +486,13 @@ void step_section(std::vector<Row>& rows) {
               for (int i = 0; i < steps; ++i) t.step();
             },
             3);
-        rows.push_back({"train_step", std::string(graphs ? "graphed " : "eager ") + preset,
+        // The launches of one step, from the captured graph (the eager rows have none).
+        const xent::cuda::CudaBackend::GraphCounts n = backend.step_graph();
+        const std::string launches = graphs ? " (" + std::to_string(n.kernels) + " kernels, " +
+                                                  std::to_string(n.nodes) + " nodes)"
+                                            : "";
+        rows.push_back({"train_step",
+                        std::string(graphs ? "graphed " : "eager ") + preset + launches,
                         "K=" + std::to_string(K) + " batch 1024", ms / steps, 0,
                         // about 6 FLOPs per parameter and row: forward, dx and dW GEMMs
                         6.0 * 1024 * static_cast<double>(t.model().num_params()), 1.0, "steps"});

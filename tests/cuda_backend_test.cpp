@@ -230,6 +230,26 @@ TEST(CudaBackend, TwoTrainersOnOneBackendEachReplayTheirOwnStep) {
   EXPECT_EQ(0, std::memcmp(p2.data(), two.params.data(), p2.size() * sizeof(float)));
 }
 
+// The step graph's launches, counted once it is captured (the second step): every node the
+// recording issued, kernels among them, and none before. Printed: the figure the fused kernels
+// of the MLP are measured by.
+TEST(CudaBackend, TheCapturedStepGraphIsCounted) {
+  XENT_REQUIRE_DEVICE();
+  // The paper's encoder (sup-base: six hidden layers); the batch changes no launch.
+  const Config c = load_config(
+      "sup-base", "", {"train.batch=64", "train.eval_samples=512", "dgp.mixing_cond_draws=200"});
+  cuda::CudaBackend b;
+  Trainer t(b, c);
+  t.step();
+  EXPECT_EQ(b.step_graph().nodes, 0u) << "the first step runs eagerly";
+  t.step();
+  const cuda::CudaBackend::GraphCounts n = b.step_graph();
+  EXPECT_GT(n.kernels, 0u);
+  EXPECT_LE(n.kernels, n.nodes);
+  std::printf("[ info     ] step graph (%zu hidden layers, on the %s): %zu nodes, %zu kernels\n",
+              c.model.widths(c.dgp.d).size(), xent::test::kernel_target(), n.nodes, n.kernels);
+}
+
 // The run loop on this backend: evaluations every 10 steps between graph replays, the steady
 // clock synchronising the stream at the edges of each stretch of replayed steps. None of that
 // changes what the steps compute: the run ends bit for bit where stepping by hand does.

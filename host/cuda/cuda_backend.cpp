@@ -268,6 +268,21 @@ void CudaBackend::increment(int64_t* counter) { kernels::increment(counter, stre
 
 namespace {
 
+CudaBackend::GraphCounts count_nodes(cudaGraph_t graph) {
+  size_t n = 0;
+  XENT_CUDA_CHECK(cudaGraphGetNodes(graph, nullptr, &n));
+  std::vector<cudaGraphNode_t> nodes(n);
+  XENT_CUDA_CHECK(cudaGraphGetNodes(graph, nodes.data(), &n));
+  CudaBackend::GraphCounts c;
+  c.nodes = n;
+  for (const cudaGraphNode_t node : nodes) {
+    cudaGraphNodeType type{};
+    XENT_CUDA_CHECK(cudaGraphNodeGetType(node, &type));
+    c.kernels += type == cudaGraphNodeTypeKernel;
+  }
+  return c;
+}
+
 // One owner's training step on the GPU: eager, then captured, then replayed.
 class GraphStep final : public StepRecording {
  public:
@@ -298,6 +313,7 @@ class GraphStep final : public StepRecording {
       }
       XENT_CUDA_CHECK(cudaStreamEndCapture(s, &graph_));
       XENT_CUDA_CHECK(cudaGraphInstantiate(&exec_, graph_, 0));
+      b_.set_step_graph(count_nodes(graph_));
       epoch_ = b_.graph_epoch();
     }
     ++runs_;

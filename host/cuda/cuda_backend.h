@@ -60,6 +60,15 @@ class CudaBackend final : public Backend {
   uint64_t graph_epoch() const { return graph_epoch_; }
   const CudaOptions& options() const { return options_; }
 
+  // What the last step graph captured on this backend holds (zeros before the first capture):
+  // every node, and the kernels among them (cuBLAS's included; the emulator's GEMMs are host
+  // nodes). xent_gpu_bench prints them as the launches per step.
+  struct GraphCounts {
+    size_t nodes = 0, kernels = 0;
+  };
+  GraphCounts step_graph() const { return step_graph_; }
+  void set_step_graph(const GraphCounts& c) { step_graph_ = c; }  // by the step recording
+
  private:
   // Backend memory that grows to the largest size asked for and is then reused, so that steps
   // after the first allocate nothing.
@@ -75,6 +84,7 @@ class CudaBackend final : public Backend {
   void* replicas_device_ = nullptr;
   size_t replicas_capacity_ = 0;
   uint64_t graph_epoch_ = 0;
+  GraphCounts step_graph_;
 };
 
 }  // namespace XENT_KERNELS_ABI

@@ -41,6 +41,8 @@
 #define cudaGraphInstantiate xent_simt_cudaGraphInstantiate
 #define cudaGraphLaunch xent_simt_cudaGraphLaunch
 #define cudaGraphExecDestroy xent_simt_cudaGraphExecDestroy
+#define cudaGraphGetNodes xent_simt_cudaGraphGetNodes
+#define cudaGraphNodeGetType xent_simt_cudaGraphNodeGetType
 #define cudaGraphDestroy xent_simt_cudaGraphDestroy
 #define cudaGetLastError xent_simt_cudaGetLastError
 #define cudaPeekAtLastError xent_simt_cudaPeekAtLastError

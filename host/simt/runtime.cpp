@@ -17,8 +17,14 @@
 
 #include "internal.h"
 
+// A node's kind, for cudaGraphGetNodes / cudaGraphNodeGetType (the kernel count per step).
+struct CUgraphNode_st {
+  cudaGraphNodeType type;
+};
+
 struct CUgraph_st {
   std::vector<std::function<void()>> nodes;
+  std::vector<CUgraphNode_st> kinds;  // nodes[i]'s; cudaGraphGetNodes hands out &kinds[i]
 };
 
 struct CUgraphExec_st {
@@ -127,7 +133,7 @@ cudaError_t check_unsafe_during_capture(cudaError_t error = cudaErrorStreamCaptu
 }
 
 // Either runs `op` now or appends it to the stream's capture.
-cudaError_t submit(cudaStream_t stream, std::function<void()> op) {
+cudaError_t submit(cudaStream_t stream, cudaGraphNodeType type, std::function<void()> op) {
   if (stream == nullptr) {
     // The legacy stream synchronises with every other stream: not capturable.
     if (const cudaError_t e = check_unsafe_during_capture(cudaErrorStreamCaptureImplicit)) return e;
@@ -137,6 +143,7 @@ cudaError_t submit(cudaStream_t stream, std::function<void()> op) {
   if (stream->capturing) {
     if (stream->invalidated) return fail(cudaErrorStreamCaptureInvalidated);
     stream->graph->nodes.push_back(std::move(op));
+    stream->graph->kinds.push_back({type});
     return cudaSuccess;
   }
   op();
@@ -152,13 +159,15 @@ cudaError_t copy(void* dst, const void* src, size_t count, cudaMemcpyKind kind,
   if (!valid_kind(kind)) return fail(cudaErrorInvalidMemcpyDirection);
   if (count == 0) return cudaSuccess;
   if (dst == nullptr || src == nullptr) return fail(cudaErrorInvalidValue);
-  return submit(stream, [dst, src, count] { std::memcpy(dst, src, count); });
+  return submit(stream, cudaGraphNodeTypeMemcpy,
+                [dst, src, count] { std::memcpy(dst, src, count); });
 }
 
 cudaError_t fill(void* dst, int value, size_t count, cudaStream_t stream) {
   if (count == 0) return cudaSuccess;
   if (dst == nullptr) return fail(cudaErrorInvalidValue);
-  return submit(stream, [dst, value, count] { std::memset(dst, value, count); });
+  return submit(stream, cudaGraphNodeTypeMemset,
+                [dst, value, count] { std::memset(dst, value, count); });
 }
 
 }  // namespace
@@ -182,7 +191,8 @@ void launch(const LaunchParams& p, std::function<void()> body) {
     fail(cudaErrorInvalidValue);
     return;
   }
-  submit(p.stream, [p, body = std::move(body)] { detail::run_grid(p, body); });
+  submit(p.stream, cudaGraphNodeTypeKernel,
+         [p, body = std::move(body)] { detail::run_grid(p, body); });
 }
 
 }  // namespace xent::simt
@@ -350,7 +360,7 @@ cudaError_t cudaEventDestroy(cudaEvent_t event) {
 
 cudaError_t cudaEventRecord(cudaEvent_t event, cudaStream_t stream) {
   if (event == nullptr) return fail(cudaErrorInvalidResourceHandle);
-  return xent::simt::submit(stream, [event] {
+  return xent::simt::submit(stream, cudaGraphNodeTypeEventRecord, [event] {
     event->when = std::chrono::steady_clock::now();
     event->recorded = true;
   });
@@ -380,7 +390,7 @@ cudaError_t cudaEventElapsedTime(float* ms, cudaEvent_t start, cudaEvent_t end) 
 cudaError_t cudaLaunchHostFunc(cudaStream_t stream, cudaHostFn_t fn, void* userData) {
   if (fn == nullptr) return fail(cudaErrorInvalidValue);
   // A host node: runs in stream order now, or at every replay of the captured graph.
-  return xent::simt::submit(stream, [fn, userData] { fn(userData); });
+  return xent::simt::submit(stream, cudaGraphNodeTypeHost, [fn, userData] { fn(userData); });
 }
 
 cudaError_t cudaGraphInstantiate(cudaGraphExec_t* exec, cudaGraph_t graph, unsigned long long) {
@@ -391,9 +401,24 @@ cudaError_t cudaGraphInstantiate(cudaGraphExec_t* exec, cudaGraph_t graph, unsig
 
 cudaError_t cudaGraphLaunch(cudaGraphExec_t exec, cudaStream_t stream) {
   if (exec == nullptr) return fail(cudaErrorInvalidResourceHandle);
-  return xent::simt::submit(stream, [exec] {
+  return xent::simt::submit(stream, cudaGraphNodeTypeGraph, [exec] {
     for (const std::function<void()>& node : exec->nodes) node();
   });
+}
+
+cudaError_t cudaGraphGetNodes(cudaGraph_t graph, cudaGraphNode_t* nodes, size_t* numNodes) {
+  if (graph == nullptr || numNodes == nullptr) return fail(cudaErrorInvalidValue);
+  // CUDA's contract: with nodes, fill min(*numNodes, count) handles; either way report count.
+  if (nodes != nullptr)
+    for (size_t i = 0; i < *numNodes && i < graph->kinds.size(); ++i) nodes[i] = &graph->kinds[i];
+  *numNodes = graph->kinds.size();
+  return cudaSuccess;
+}
+
+cudaError_t cudaGraphNodeGetType(cudaGraphNode_t node, cudaGraphNodeType* pType) {
+  if (node == nullptr || pType == nullptr) return fail(cudaErrorInvalidValue);
+  *pType = node->type;
+  return cudaSuccess;
 }
 
 cudaError_t cudaGraphExecDestroy(cudaGraphExec_t exec) {
