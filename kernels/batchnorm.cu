@@ -8,6 +8,13 @@
 // row 0) summed in float, the runs folded into a double in row order. Each warp sums one run
 // per round and warp 0 folds the round's runs in order. Products that the CPU rounds before an
 // add go through __fmul_rn / __dmul_rn, which nvcc never contracts into an FMA.
+//
+// The linear layer's bias is folded in: every read of h adds it (one float addition, the
+// rounding of the add_bias pass it replaces), and the backward pass sums dh into its gradient
+// as it writes dh. That is two launches and two passes over the activations fewer per layer.
+// The bias gradient is a column sum in double like linear_bias_grad's, in this kernel's order
+// (a thread's rows, then the warps in order): deterministic, but not the CPU's row order, so
+// it agrees with the CPU to the rounding of a double sum (tests/batchnorm_kernel_test.cpp).
 #include "compat.cuh"
 //
 #include <algorithm>
@@ -26,6 +33,12 @@ constexpr int kEvalRows = 64;   // rows per block in the element-wise eval pass
 
 __device__ __forceinline__ float leaky(float v, float slope) {
   return v * (v > 0.0f ? 1.0f : slope);
+}
+
+// h + the column's bias where one is folded in; nothing added otherwise (not even +0.0f, which
+// would turn -0.0f into +0.0f). `bias` is uniform over the grid, so the branch never diverges.
+__device__ __forceinline__ float with_bias(float h, const float* bias, float b) {
+  return bias ? h + b : h;
 }
 
 // N column sums over rows [0, rows) in the CPU's order; term(r, run) adds row r's N values to
@@ -54,8 +67,9 @@ __device__ __forceinline__ void column_sums(int64_t rows, bool active, Term term
 
 // grid (column tiles, K), block (kTile, kGroups).
 __global__ void __launch_bounds__(kTile* kGroups)
-    bn_act_train(BatchNormShape s, const float* h, const float* gamma, const float* beta, float* a,
-                 float* mean, float* rstd, float* running_mean, float* running_var) {
+    bn_act_train(BatchNormShape s, const float* h, const float* bias, const float* gamma,
+                 const float* beta, float* a, float* mean, float* rstd, float* running_mean,
+                 float* running_var) {
   __shared__ float part[1][kGroups][kTile];
   __shared__ float s_mean[kTile], s_scale[kTile], s_shift[kTile];
   const int tx = static_cast<int>(threadIdx.x), ty = static_cast<int>(threadIdx.y);
@@ -65,10 +79,12 @@ __global__ void __launch_bounds__(kTile* kGroups)
   const bool active = col < w;
   const int64_t p = static_cast<int64_t>(blockIdx.y) * w + col;      // per-column vectors
   const int64_t o = static_cast<int64_t>(blockIdx.y) * n * w + col;  // column start in h, a
+  const float b = bias && active ? bias[p] : 0.0f;
+  const auto h_at = [&](int64_t r) { return with_bias(h[o + r * w], bias, b); };
   double total[1];
 
   column_sums<1>(
-      n, active, [&](int64_t r, float* run) { run[0] += h[o + r * w]; }, part, total);
+      n, active, [&](int64_t r, float* run) { run[0] += h_at(r); }, part, total);
   if (ty == 0 && active) s_mean[tx] = static_cast<float>(total[0] / static_cast<double>(n));
   __syncthreads();
   const float mf = active ? s_mean[tx] : 0.0f;
@@ -77,7 +93,7 @@ __global__ void __launch_bounds__(kTile* kGroups)
   column_sums<1>(
       n, active,
       [&](int64_t r, float* run) {
-        const float v = h[o + r * w] - mf;
+        const float v = h_at(r) - mf;
         run[0] += __fmul_rn(v, v);
       },
       part, total);
@@ -101,14 +117,14 @@ __global__ void __launch_bounds__(kTile* kGroups)
   if (!active) return;
   const float scale = s_scale[tx], shift = s_shift[tx];
   for (int64_t r = ty; r < n; r += kGroups)
-    a[o + r * w] = leaky(__fmul_rn(h[o + r * w], scale) + shift, s.slope);
+    a[o + r * w] = leaky(__fmul_rn(h_at(r), scale) + shift, s.slope);
 }
 
 // grid (column tiles, row tiles, K), block (kTile, kEvalGroups): element-wise, so the rows
 // spread over blocks too.
 __global__ void __launch_bounds__(kTile* kEvalGroups)
-    bn_act_eval(BatchNormShape s, const float* h, const float* gamma, const float* beta,
-                const float* running_mean, const float* running_var, float* a) {
+    bn_act_eval(BatchNormShape s, const float* h, const float* bias, const float* gamma,
+                const float* beta, const float* running_mean, const float* running_var, float* a) {
   const int w = s.width;
   const int64_t n = s.rows;
   const int col = static_cast<int>(blockIdx.x) * kTile + static_cast<int>(threadIdx.x);
@@ -117,21 +133,23 @@ __global__ void __launch_bounds__(kTile* kEvalGroups)
   const int64_t o = static_cast<int64_t>(blockIdx.z) * n * w + col;
   const float scale = gamma[p] / sqrtf(running_var[p] + s.eps);
   const float shift = beta[p] - __fmul_rn(running_mean[p], scale);
+  const float b = bias ? bias[p] : 0.0f;
   for (int64_t r0 = static_cast<int64_t>(blockIdx.y) * kEvalRows; r0 < n;
        r0 += static_cast<int64_t>(gridDim.y) * kEvalRows) {
     const int64_t r1 = r0 + kEvalRows < n ? r0 + kEvalRows : n;
     for (int64_t r = r0 + threadIdx.y; r < r1; r += kEvalGroups)
-      a[o + r * w] = leaky(__fmul_rn(h[o + r * w], scale) + shift, s.slope);
+      a[o + r * w] = leaky(__fmul_rn(with_bias(h[o + r * w], bias, b), scale) + shift, s.slope);
   }
 }
 
 // grid (column tiles, K), block (kTile, kGroups).
 __global__ void __launch_bounds__(kTile* kGroups)
-    bn_act_backward(BatchNormShape s, const float* h, const float* a, const float* gamma,
-                    const float* mean, const float* rstd, const float* da, float* dh, float* dgamma,
-                    float* dbeta) {
+    bn_act_backward(BatchNormShape s, const float* h, const float* bias, const float* a,
+                    const float* gamma, const float* mean, const float* rstd, const float* da,
+                    float* dh, float* dbias, float* dgamma, float* dbeta) {
   __shared__ float part[2][kGroups][kTile];
   __shared__ float s_coef[kTile], s_mb[kTile], s_mg[kTile];
+  __shared__ double s_dbias[kGroups][kTile];
   const int tx = static_cast<int>(threadIdx.x), ty = static_cast<int>(threadIdx.y);
   const int w = s.width;
   const int64_t n = s.rows;
@@ -140,6 +158,7 @@ __global__ void __launch_bounds__(kTile* kGroups)
   const int64_t p = static_cast<int64_t>(blockIdx.y) * w + col;
   const int64_t o = static_cast<int64_t>(blockIdx.y) * n * w + col;
   const float mf = active ? mean[p] : 0.0f, rs = active ? rstd[p] : 0.0f;
+  const float b = bias && active ? bias[p] : 0.0f;
   const float slope = s.slope;
   // The gradient at the BatchNorm output: the activation's slope is read off the sign of its
   // output, which is the sign of its input (the slope is positive). Rounded on its own: both
@@ -152,7 +171,7 @@ __global__ void __launch_bounds__(kTile* kGroups)
       [&](int64_t r, float* run) {
         const int64_t i = o + r * w;
         const float dy = dy_at(i);
-        const float xhat = (h[i] - mf) * rs;
+        const float xhat = (with_bias(h[i], bias, b) - mf) * rs;
         run[0] += __fmul_rn(dy, xhat);
         run[1] += dy;
       },
@@ -166,13 +185,26 @@ __global__ void __launch_bounds__(kTile* kGroups)
     s_mg[tx] = static_cast<float>(total[0] * inv_n);
   }
   __syncthreads();
-  if (!active) return;
-  // dh = gamma * rstd * (dy - mean(dy) - xhat * mean(dy * xhat))
-  const float coef = s_coef[tx], mb = s_mb[tx], mg = s_mg[tx];
-  for (int64_t r = ty; r < n; r += kGroups) {
-    const int64_t i = o + r * w;
-    const float xhat = (h[i] - mf) * rs;
-    dh[i] = coef * (dy_at(i) - mb - __fmul_rn(xhat, mg));
+  // dh = gamma * rstd * (dy - mean(dy) - xhat * mean(dy * xhat)), and the bias gradient, the
+  // column sum of dh: each warp's rows in double, then the warps in order. Inactive lanes stay
+  // for the barrier.
+  double db = 0.0;
+  if (active) {
+    const float coef = s_coef[tx], mb = s_mb[tx], mg = s_mg[tx];
+    for (int64_t r = ty; r < n; r += kGroups) {
+      const int64_t i = o + r * w;
+      const float xhat = (with_bias(h[i], bias, b) - mf) * rs;
+      const float g = coef * (dy_at(i) - mb - __fmul_rn(xhat, mg));
+      dh[i] = g;
+      db += static_cast<double>(g);
+    }
+  }
+  if (!dbias) return;  // uniform over the grid: every thread leaves here, or none
+  s_dbias[ty][tx] = db;
+  __syncthreads();
+  if (ty == 0 && active) {
+    for (int g = 1; g < kGroups; ++g) db += s_dbias[g][tx];
+    dbias[p] = static_cast<float>(db);
   }
 }
 
@@ -186,35 +218,36 @@ bool empty(const BatchNormShape& s) { return s.K <= 0 || s.rows <= 0 || s.width 
 
 inline namespace XENT_KERNELS_ABI {
 
-void batchnorm_act_forward_train(const BatchNormShape& s, const float* h, const float* gamma,
-                                 const float* beta, float* a, float* mean, float* rstd,
-                                 float* running_mean, float* running_var, cudaStream_t stream) {
+void batchnorm_act_forward_train(const BatchNormShape& s, const float* h, const float* bias,
+                                 const float* gamma, const float* beta, float* a, float* mean,
+                                 float* rstd, float* running_mean, float* running_var,
+                                 cudaStream_t stream) {
   if (empty(s)) return;
-  launch(bn_act_train, tiles(s), dim3(kTile, kGroups), 0, stream)(s, h, gamma, beta, a, mean, rstd,
-                                                                  running_mean, running_var);
+  launch(bn_act_train, tiles(s), dim3(kTile, kGroups), 0, stream)(s, h, bias, gamma, beta, a, mean,
+                                                                  rstd, running_mean, running_var);
   check_launch("bn_act_train");
 }
 
-void batchnorm_act_forward_eval(const BatchNormShape& s, const float* h, const float* gamma,
-                                const float* beta, const float* running_mean,
+void batchnorm_act_forward_eval(const BatchNormShape& s, const float* h, const float* bias,
+                                const float* gamma, const float* beta, const float* running_mean,
                                 const float* running_var, float* a, cudaStream_t stream) {
   if (empty(s)) return;
   constexpr int64_t kMaxRowTiles = 65535;  // gridDim.y's limit; the kernel loops beyond it
   const int64_t row_tiles = std::min((s.rows + kEvalRows - 1) / kEvalRows, kMaxRowTiles);
   const dim3 grid(static_cast<unsigned>((s.width + kTile - 1) / kTile),
                   static_cast<unsigned>(row_tiles), static_cast<unsigned>(s.K));
-  launch(bn_act_eval, grid, dim3(kTile, kEvalGroups), 0, stream)(s, h, gamma, beta, running_mean,
-                                                                 running_var, a);
+  launch(bn_act_eval, grid, dim3(kTile, kEvalGroups), 0, stream)(s, h, bias, gamma, beta,
+                                                                 running_mean, running_var, a);
   check_launch("bn_act_eval");
 }
 
-void batchnorm_act_backward(const BatchNormShape& s, const float* h, const float* a,
-                            const float* gamma, const float* mean, const float* rstd,
-                            const float* da, float* dh, float* dgamma, float* dbeta,
-                            cudaStream_t stream) {
+void batchnorm_act_backward(const BatchNormShape& s, const float* h, const float* bias,
+                            const float* a, const float* gamma, const float* mean,
+                            const float* rstd, const float* da, float* dh, float* dbias,
+                            float* dgamma, float* dbeta, cudaStream_t stream) {
   if (empty(s)) return;
-  launch(bn_act_backward, tiles(s), dim3(kTile, kGroups), 0, stream)(s, h, a, gamma, mean, rstd, da,
-                                                                     dh, dgamma, dbeta);
+  launch(bn_act_backward, tiles(s), dim3(kTile, kGroups), 0, stream)(
+      s, h, bias, a, gamma, mean, rstd, da, dh, dbias, dgamma, dbeta);
   check_launch("bn_act_backward");
 }
 

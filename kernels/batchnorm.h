@@ -6,19 +6,22 @@
 namespace xent::kernels {
 inline namespace XENT_KERNELS_ABI {
 
-// The same results as the xent::cpu ops of the same names, bit for bit: the column sums follow
-// the CPU's order (runs of 32 rows in float, folded into double in row order) and no product is
-// fused into the add that follows it.
-void batchnorm_act_forward_train(const BatchNormShape& s, const float* h, const float* gamma,
-                                 const float* beta, float* a, float* mean, float* rstd,
-                                 float* running_mean, float* running_var, cudaStream_t stream);
-void batchnorm_act_forward_eval(const BatchNormShape& s, const float* h, const float* gamma,
-                                const float* beta, const float* running_mean,
+// The same results as the xent::cpu ops of the same names, bit for bit, dbias aside: the column
+// sums follow the CPU's order (runs of 32 rows in float, folded into double in row order) and
+// no product is fused into the add that follows it. bias (may be null) is the linear layer's,
+// folded into the reads of h; dbias (may be null) its gradient, a double column sum in another
+// order than the CPU's (see batchnorm.cu).
+void batchnorm_act_forward_train(const BatchNormShape& s, const float* h, const float* bias,
+                                 const float* gamma, const float* beta, float* a, float* mean,
+                                 float* rstd, float* running_mean, float* running_var,
+                                 cudaStream_t stream);
+void batchnorm_act_forward_eval(const BatchNormShape& s, const float* h, const float* bias,
+                                const float* gamma, const float* beta, const float* running_mean,
                                 const float* running_var, float* a, cudaStream_t stream);
-void batchnorm_act_backward(const BatchNormShape& s, const float* h, const float* a,
-                            const float* gamma, const float* mean, const float* rstd,
-                            const float* da, float* dh, float* dgamma, float* dbeta,
-                            cudaStream_t stream);
+void batchnorm_act_backward(const BatchNormShape& s, const float* h, const float* bias,
+                            const float* a, const float* gamma, const float* mean,
+                            const float* rstd, const float* da, float* dh, float* dbias,
+                            float* dgamma, float* dbeta, cudaStream_t stream);
 
 }  // namespace XENT_KERNELS_ABI
 }  // namespace xent::kernels

@@ -7,7 +7,9 @@
 // should not hinge on the compiler never fusing anything, so there the bounds are those of a
 // run of 32 terms whose products may each be rounded once more or once less: c * FLT_EPSILON
 // times the sum of the magnitudes of the terms, with the c of each output given where it is
-// checked.
+// checked. The bias gradient (a folded bias's, dbias) is the exception under the emulator too:
+// the kernel sums it in another order than the CPU (see kernels/batchnorm.cu), so it is
+// compared with the bound of a double sum everywhere.
 #include "kernel_harness.h"
 //
 #include <cfloat>
@@ -27,11 +29,17 @@ constexpr double kFltEps = FLT_EPSILON;
 
 struct Inputs {
   std::vector<float> h, gamma, beta, running_mean, running_var, da;
+  std::vector<float> bias;  // the linear layer's, folded in; empty: none
+  const float* bias_or_null() const { return bias.empty() ? nullptr : bias.data(); }
+  // What the op normalises: h + bias, rounded as the op rounds it.
+  float at(const BatchNormShape& s, size_t i) const {
+    return bias.empty() ? h[i] : h[i] + bias[i / (s.rows * s.width) * s.width + i % s.width];
+  }
 };
 
 // Columns of different means and spreads; column 1 (where it exists) is constant, which tests
 // the eps under the square root; beta of either sign puts pre-activations on both sides of 0.
-Inputs make_inputs(const BatchNormShape& s, uint32_t seed) {
+Inputs make_inputs(const BatchNormShape& s, uint32_t seed, bool with_bias = true) {
   std::mt19937 gen(seed);
   std::normal_distribution<float> normal(0.0f, 1.0f);
   std::uniform_real_distribution<float> uniform(-1.0f, 1.0f);
@@ -53,6 +61,10 @@ Inputs make_inputs(const BatchNormShape& s, uint32_t seed) {
         in.h.push_back(c == 1 ? 2.5f + static_cast<float>(k) : offset[p] + spread[p] * normal(gen));
         in.da.push_back(normal(gen));
       }
+  // Zero on the constant column, which must stay exactly constant.
+  if (with_bias)
+    for (size_t i = 0; i < cols; ++i)
+      in.bias.push_back(i % static_cast<size_t>(s.width) == 1 ? 0.0f : uniform(gen));
   return in;
 }
 
@@ -85,39 +97,45 @@ struct Forward {
 Forward cpu_train(const BatchNormShape& s, const Inputs& in) {
   Forward f{std::vector<float>(in.h.size()), std::vector<float>(in.gamma.size()),
             std::vector<float>(in.gamma.size()), in.running_mean, in.running_var};
-  xent::cpu::batchnorm_act_forward_train(s, in.h.data(), in.gamma.data(), in.beta.data(),
-                                         f.a.data(), f.mean.data(), f.rstd.data(),
+  xent::cpu::batchnorm_act_forward_train(s, in.h.data(), in.bias_or_null(), in.gamma.data(),
+                                         in.beta.data(), f.a.data(), f.mean.data(), f.rstd.data(),
                                          f.running_mean.data(), f.running_var.data());
   return f;
 }
 
 Forward kernel_train(const BatchNormShape& s, const Inputs& in) {
   DeviceVector<float> h(in.h), gamma(in.gamma), beta(in.beta), a(in.h.size()),
-      mean(in.gamma.size()), rstd(in.gamma.size()), rm(in.running_mean), rv(in.running_var);
-  xent::kernels::batchnorm_act_forward_train(s, h.get(), gamma.get(), beta.get(), a.get(),
-                                             mean.get(), rstd.get(), rm.get(), rv.get(), nullptr);
+      mean(in.gamma.size()), rstd(in.gamma.size()), rm(in.running_mean), rv(in.running_var),
+      bias(in.bias);
+  xent::kernels::batchnorm_act_forward_train(s, h.get(), in.bias.empty() ? nullptr : bias.get(),
+                                             gamma.get(), beta.get(), a.get(), mean.get(),
+                                             rstd.get(), rm.get(), rv.get(), nullptr);
   return {a.download(), mean.download(), rstd.download(), rm.download(), rv.download()};
 }
 
 struct Backward {
-  std::vector<float> dh, dgamma, dbeta;
+  std::vector<float> dh, dgamma, dbeta, dbias;  // dbias: empty without a bias
 };
 
 Backward cpu_backward(const BatchNormShape& s, const Inputs& in, const Forward& f) {
   Backward b{std::vector<float>(in.h.size()), std::vector<float>(in.gamma.size()),
-             std::vector<float>(in.gamma.size())};
-  xent::cpu::batchnorm_act_backward(s, in.h.data(), f.a.data(), in.gamma.data(), f.mean.data(),
-                                    f.rstd.data(), in.da.data(), b.dh.data(), b.dgamma.data(),
+             std::vector<float>(in.gamma.size()), std::vector<float>(in.bias.size())};
+  xent::cpu::batchnorm_act_backward(s, in.h.data(), in.bias_or_null(), f.a.data(), in.gamma.data(),
+                                    f.mean.data(), f.rstd.data(), in.da.data(), b.dh.data(),
+                                    in.bias.empty() ? nullptr : b.dbias.data(), b.dgamma.data(),
                                     b.dbeta.data());
   return b;
 }
 
 Backward kernel_backward(const BatchNormShape& s, const Inputs& in, const Forward& f) {
   DeviceVector<float> h(in.h), a(f.a), gamma(in.gamma), mean(f.mean), rstd(f.rstd), da(in.da),
-      dh(in.h.size()), dgamma(in.gamma.size()), dbeta(in.gamma.size());
-  xent::kernels::batchnorm_act_backward(s, h.get(), a.get(), gamma.get(), mean.get(), rstd.get(),
-                                        da.get(), dh.get(), dgamma.get(), dbeta.get(), nullptr);
-  return {dh.download(), dgamma.download(), dbeta.download()};
+      dh(in.h.size()), dgamma(in.gamma.size()), dbeta(in.gamma.size()), bias(in.bias),
+      dbias(in.bias.size());
+  const bool folded = !in.bias.empty();
+  xent::kernels::batchnorm_act_backward(
+      s, h.get(), folded ? bias.get() : nullptr, a.get(), gamma.get(), mean.get(), rstd.get(),
+      da.get(), dh.get(), folded ? dbias.get() : nullptr, dgamma.get(), dbeta.get(), nullptr);
+  return {dh.download(), dgamma.download(), dbeta.download(), dbias.download()};
 }
 
 // Per-column sums over rows of |f(k, r, c)|, [K][width], for the GPU bounds.
@@ -131,10 +149,10 @@ std::vector<double> column_abs_sums(const BatchNormShape& s, F f) {
   return out;
 }
 
-void check_train_and_backward(const BatchNormShape& s, uint32_t seed) {
+void check_train_and_backward(const BatchNormShape& s, uint32_t seed, bool with_bias = true) {
   SCOPED_TRACE("K=" + std::to_string(s.K) + " rows=" + std::to_string(s.rows) +
-               " width=" + std::to_string(s.width));
-  const Inputs in = make_inputs(s, seed);
+               " width=" + std::to_string(s.width) + (with_bias ? " with bias" : " without bias"));
+  const Inputs in = make_inputs(s, seed, with_bias);
   const Forward want = cpu_train(s, in), got = kernel_train(s, in);
   const int w = s.width;
   const auto col = [w](int k, int c) { return static_cast<size_t>(k) * w + c; };
@@ -146,7 +164,7 @@ void check_train_and_backward(const BatchNormShape& s, uint32_t seed) {
   // mean: plain float adds in the CPU's order; 4 eps of the column's mean |h| covers the double
   // fold and the final rounding.
   const auto abs_h =
-      column_abs_sums(s, [&](int k, int64_t r, int c) { return in.h[elem(k, r, c)]; });
+      column_abs_sums(s, [&](int k, int64_t r, int c) { return in.at(s, elem(k, r, c)); });
   std::vector<double> tol_mean(abs_h.size()), tol_rstd(abs_h.size()), tol_rm(abs_h.size()),
       tol_rv(abs_h.size());
   for (size_t i = 0; i < abs_h.size(); ++i) {
@@ -171,7 +189,7 @@ void check_train_and_backward(const BatchNormShape& s, uint32_t seed) {
       for (int c = 0; c < w; ++c) {
         const double scale = std::fabs(in.gamma[col(k, c)] * want.rstd[col(k, c)]);
         const double terms =
-            scale * (std::fabs(in.h[elem(k, r, c)]) + std::fabs(want.mean[col(k, c)])) +
+            scale * (std::fabs(in.at(s, elem(k, r, c))) + std::fabs(want.mean[col(k, c)])) +
             std::fabs(in.beta[col(k, c)]);
         tol_a[elem(k, r, c)] = 32 * kFltEps * terms;
         positive += want.a[elem(k, r, c)] > 0.0f;
@@ -198,7 +216,8 @@ void check_train_and_backward(const BatchNormShape& s, uint32_t seed) {
     return static_cast<double>(in.da[i]) * (want.a[i] > 0.0f ? 1.0 : s.slope);
   };
   const auto xhat = [&](int k, int64_t r, int c) {
-    return (in.h[elem(k, r, c)] - want.mean[col(k, c)]) * static_cast<double>(want.rstd[col(k, c)]);
+    return (in.at(s, elem(k, r, c)) - want.mean[col(k, c)]) *
+           static_cast<double>(want.rstd[col(k, c)]);
   };
   const auto abs_dy = column_abs_sums(s, dy);
   const auto abs_dyx =
@@ -227,6 +246,24 @@ void check_train_and_backward(const BatchNormShape& s, uint32_t seed) {
                                  34 * (abs_dy[p] + x * abs_dyx[p]) / n);
       }
   expect_close(bgot.dh, bwant.dh, tol_dh, "dh");
+
+  // dbias = the column sums of dh, in double: the orders differ by at most 2 n DBL_EPSILON of
+  // the sum of |dh|, one float rounding of the result, and (on a GPU) the bound on dh of every
+  // term.
+  if (in.bias.empty()) return;
+  for (int k = 0; k < s.K; ++k)
+    for (int c = 0; c < w; ++c) {
+      double abs_dh = 0.0, dh_bound = 0.0;
+      for (int64_t r = 0; r < s.rows; ++r) {
+        abs_dh += std::fabs(bwant.dh[elem(k, r, c)]);
+        dh_bound += xent::test::kEmulated ? 0.0 : tol_dh[elem(k, r, c)];
+      }
+      const size_t p = col(k, c);
+      ASSERT_LE(
+          std::fabs(static_cast<double>(bgot.dbias[p]) - bwant.dbias[p]),
+          kFltEps * std::fabs(bwant.dbias[p]) + 2 * n * xent::test::kEpsDouble * abs_dh + dh_bound)
+          << "dbias k=" << k << " c=" << c;
+    }
 }
 
 TEST(BatchNormKernel, TrainAndBackwardMatchCpuOnRaggedShapes) {
@@ -239,6 +276,11 @@ TEST(BatchNormKernel, TrainAndBackwardMatchCpuOnRaggedShapes) {
     for (const auto& [rows, width] :
          {std::pair<int64_t, int>{1, 1}, {2, 3}, {37, 33}, {300, 70}, {1100, 3}})
       check_train_and_backward(shape(K, rows, width), seed++);
+}
+
+TEST(BatchNormKernel, WithoutAFoldedBiasMatchesCpu) {
+  XENT_REQUIRE_DEVICE();
+  check_train_and_backward(shape(2, 300, 70), 41, false);
 }
 
 TEST(BatchNormKernel, TrainAndBackwardMatchCpuAtTheTrainingShape) {
@@ -257,13 +299,13 @@ TEST(BatchNormKernel, EvalMatchesCpu) {
                    " width=" + std::to_string(width));
       const Inputs in = make_inputs(s, seed++);
       std::vector<float> want(in.h.size());
-      xent::cpu::batchnorm_act_forward_eval(s, in.h.data(), in.gamma.data(), in.beta.data(),
-                                            in.running_mean.data(), in.running_var.data(),
-                                            want.data());
+      xent::cpu::batchnorm_act_forward_eval(s, in.h.data(), in.bias_or_null(), in.gamma.data(),
+                                            in.beta.data(), in.running_mean.data(),
+                                            in.running_var.data(), want.data());
       DeviceVector<float> h(in.h), gamma(in.gamma), beta(in.beta), rm(in.running_mean),
-          rv(in.running_var), a(in.h.size());
-      xent::kernels::batchnorm_act_forward_eval(s, h.get(), gamma.get(), beta.get(), rm.get(),
-                                                rv.get(), a.get(), nullptr);
+          rv(in.running_var), a(in.h.size()), bias(in.bias);
+      xent::kernels::batchnorm_act_forward_eval(s, h.get(), bias.get(), gamma.get(), beta.get(),
+                                                rm.get(), rv.get(), a.get(), nullptr);
       // Element-wise: scale and shift round alike; a few eps of the terms before they cancel.
       std::vector<double> tol(in.h.size());
       for (int k = 0; k < K; ++k)
@@ -273,7 +315,7 @@ TEST(BatchNormKernel, EvalMatchesCpu) {
             const size_t i = (static_cast<size_t>(k) * rows + r) * width + c;
             const double scale = std::fabs(in.gamma[p]) / std::sqrt(in.running_var[p] + s.eps);
             tol[i] = 8 * kFltEps *
-                     (scale * (std::fabs(in.h[i]) + std::fabs(in.running_mean[p])) +
+                     (scale * (std::fabs(in.at(s, i)) + std::fabs(in.running_mean[p])) +
                       std::fabs(in.beta[p]));
           }
       expect_close(a.download(), want, tol, "a");
@@ -282,14 +324,15 @@ TEST(BatchNormKernel, EvalMatchesCpu) {
 
 #if defined(XENT_EMULATED)
 // Warps racing ahead of each other (greedy, reversed, random orders) must not change a bit: a
-// missing barrier between a round's partial sums and their fold would.
+// missing barrier between a round's partial sums and their fold would, and so would one
+// between the warps' bias-gradient sums and theirs (compared with the lockstep kernel's).
 TEST(BatchNormKernel, ResultsDoNotDependOnTheSchedule) {
   XENT_REQUIRE_DEVICE();
   using xent::simt::Schedule;
   const BatchNormShape s = shape(3, 2100, 33);  // three rounds of runs per column
   const Inputs in = make_inputs(s, 31);
   const Forward want = cpu_train(s, in);
-  const Backward bwant = cpu_backward(s, in, want);
+  const Backward bwant = cpu_backward(s, in, want), lockstep = kernel_backward(s, in, want);
   for (const xent::simt::ScheduleSpec spec : {xent::simt::ScheduleSpec{Schedule::kGreedy, 0},
                                               {Schedule::kReversed, 0},
                                               {Schedule::kRandom, 7}}) {
@@ -305,6 +348,7 @@ TEST(BatchNormKernel, ResultsDoNotDependOnTheSchedule) {
     EXPECT_EQ(bgot.dh, bwant.dh);
     EXPECT_EQ(bgot.dgamma, bwant.dgamma);
     EXPECT_EQ(bgot.dbeta, bwant.dbeta);
+    EXPECT_EQ(bgot.dbias, lockstep.dbias);
   }
 }
 #endif

@@ -95,21 +95,23 @@ TEST(Threads, BatchNormGivesTheSameBits) {
     const BatchNormShape s{d.K, d.rows, d.out};
     const size_t n = d.K * d.rows * d.out, kw = static_cast<size_t>(d.K) * d.out;
     const auto h = uniforms(n, 7, -2, 3), gamma = uniforms(kw, 8, 0.5f, 1.5f),
-               beta = uniforms(kw, 9), da = uniforms(n, 10);
+               beta = uniforms(kw, 9), da = uniforms(n, 10), bias = uniforms(kw, 11);
+    // With a folded bias and its gradient (o[9]), as the layer stack calls them.
     expect_same_bits(
         name(d),
         {std::vector<float>(n), std::vector<float>(kw), std::vector<float>(kw),
          std::vector<float>(kw, 0.0f), std::vector<float>(kw, 1.0f), std::vector<float>(n),
-         std::vector<float>(kw), std::vector<float>(kw), std::vector<float>(n)},
+         std::vector<float>(kw), std::vector<float>(kw), std::vector<float>(n),
+         std::vector<float>(kw)},
         [&](cpu::ThreadPool& pool, auto& o) {
-          cpu::batchnorm_act_forward_train(s, h.data(), gamma.data(), beta.data(), o[0].data(),
-                                           o[1].data(), o[2].data(), o[3].data(), o[4].data(),
-                                           pool);
-          cpu::batchnorm_act_backward(s, h.data(), o[0].data(), gamma.data(), o[1].data(),
-                                      o[2].data(), da.data(), o[5].data(), o[6].data(), o[7].data(),
-                                      pool);
-          cpu::batchnorm_act_forward_eval(s, h.data(), gamma.data(), beta.data(), o[3].data(),
-                                          o[4].data(), o[8].data(), pool);
+          cpu::batchnorm_act_forward_train(s, h.data(), bias.data(), gamma.data(), beta.data(),
+                                           o[0].data(), o[1].data(), o[2].data(), o[3].data(),
+                                           o[4].data(), pool);
+          cpu::batchnorm_act_backward(s, h.data(), bias.data(), o[0].data(), gamma.data(),
+                                      o[1].data(), o[2].data(), da.data(), o[5].data(), o[9].data(),
+                                      o[6].data(), o[7].data(), pool);
+          cpu::batchnorm_act_forward_eval(s, h.data(), bias.data(), gamma.data(), beta.data(),
+                                          o[3].data(), o[4].data(), o[8].data(), pool);
         });
   }
 }

@@ -3,11 +3,15 @@
 //
 // Loops run row by row with the column innermost, over per-column coefficients prepared
 // first, so that the compiler vectorises them; column sums accumulate in double because the
-// reference should be the more exact side of every comparison.
+// reference should be the more exact side of every comparison. A folded bias (the linear
+// layer's) is added where h is read, in float as linear_forward adds it; the loops are
+// instantiated with and without it, so that without one nothing is added (not even +0.0f,
+// which would turn a -0.0f input into +0.0f).
 #include <algorithm>
 #include <cmath>
 #include <vector>
 
+#include "cpu/column_sums.h"
 #include "cpu/ops.h"
 #include "cpu/vector_clones.h"
 
@@ -17,29 +21,38 @@ namespace {
 // Written as a select of constants so the loops that use it if-convert and vectorise.
 inline float leaky(float v, float slope) { return v * (v > 0.0f ? 1.0f : slope); }
 
+// Element c of a row of h, with the folded bias when there is one.
+template <bool kBias>
+inline float at(const float* __restrict h, const float* __restrict bias, int c) {
+  return kBias ? h[c] + bias[c] : h[c];
+}
+
 // One row of the backward pass's two sweeps; separate functions with restrict pointers so that
 // the compiler can prove nothing aliases and vectorise across columns.
+template <bool kBias>
 XENT_VECTOR_CLONES void backward_sums_row(int w, float slope, const float* __restrict h,
-                                          const float* __restrict a, const float* __restrict da,
-                                          const float* __restrict mean,
+                                          const float* __restrict bias, const float* __restrict a,
+                                          const float* __restrict da, const float* __restrict mean,
                                           const float* __restrict rstd, float* __restrict sg,
                                           float* __restrict sb) {
   for (int c = 0; c < w; ++c) {
     const float dy = da[c] * (a[c] > 0.0f ? 1.0f : slope);
-    const float xhat = (h[c] - mean[c]) * rstd[c];
+    const float xhat = (at<kBias>(h, bias, c) - mean[c]) * rstd[c];
     sg[c] += dy * xhat;
     sb[c] += dy;
   }
 }
 
+template <bool kBias>
 XENT_VECTOR_CLONES void backward_dh_row(int w, float slope, const float* __restrict h,
-                                        const float* __restrict a, const float* __restrict da,
-                                        const float* __restrict mean, const float* __restrict rstd,
-                                        const float* __restrict coef, const float* __restrict mb,
-                                        const float* __restrict mg, float* __restrict dh) {
+                                        const float* __restrict bias, const float* __restrict a,
+                                        const float* __restrict da, const float* __restrict mean,
+                                        const float* __restrict rstd, const float* __restrict coef,
+                                        const float* __restrict mb, const float* __restrict mg,
+                                        float* __restrict dh) {
   for (int c = 0; c < w; ++c) {
     const float dy = da[c] * (a[c] > 0.0f ? 1.0f : slope);
-    const float xhat = (h[c] - mean[c]) * rstd[c];
+    const float xhat = (at<kBias>(h, bias, c) - mean[c]) * rstd[c];
     dh[c] = coef[c] * (dy - mb[c] - xhat * mg[c]);
   }
 }
@@ -54,14 +67,15 @@ constexpr int64_t kBlock = 32;
 constexpr int64_t kGrain = 64;
 
 // Column sums of (h - shift)^power, power 1 or 2, over the rows [r0, r1) of one block.
-template <int power>
-XENT_VECTOR_CLONES void block_sums(const float* __restrict h, int64_t r0, int64_t r1, int w,
-                                   const float* __restrict shift, float* __restrict block) {
+template <int power, bool kBias>
+XENT_VECTOR_CLONES void block_sums(const float* __restrict h, const float* __restrict bias,
+                                   int64_t r0, int64_t r1, int w, const float* __restrict shift,
+                                   float* __restrict block) {
   for (int c = 0; c < w; ++c) block[c] = 0.0f;
   for (int64_t r = r0; r < r1; ++r) {
     const float* __restrict row = h + r * w;
     for (int c = 0; c < w; ++c) {
-      const float v = row[c] - shift[c];
+      const float v = at<kBias>(row, bias, c) - shift[c];
       block[c] += power == 1 ? v : v * v;
     }
   }
@@ -102,17 +116,33 @@ void for_each_row(ThreadPool& pool, int K, int64_t n, const F& fn) {
   });
 }
 
+template <bool kBias>
 XENT_VECTOR_CLONES void affine_act_row(int w, float slope, const float* __restrict h,
-                                       const float* __restrict scale, const float* __restrict shift,
-                                       float* __restrict a) {
-  for (int c = 0; c < w; ++c) a[c] = leaky(h[c] * scale[c] + shift[c], slope);
+                                       const float* __restrict bias, const float* __restrict scale,
+                                       const float* __restrict shift, float* __restrict a) {
+  for (int c = 0; c < w; ++c) a[c] = leaky(at<kBias>(h, bias, c) * scale[c] + shift[c], slope);
+}
+
+// The forward passes' last sweep: a = LeakyReLU((h + bias) * scale + shift), by rows.
+void affine_act(ThreadPool& pool, const BatchNormShape& s, const float* h, const float* bias,
+                const float* scale, const float* shift, float* a) {
+  const int64_t n = s.rows;
+  const int w = s.width;
+  for_each_row(pool, s.K, n, [&](int64_t k, int64_t r) {
+    const int64_t o = (k * n + r) * w;
+    if (bias)
+      affine_act_row<true>(w, s.slope, h + o, bias + k * w, scale + k * w, shift + k * w, a + o);
+    else
+      affine_act_row<false>(w, s.slope, h + o, nullptr, scale + k * w, shift + k * w, a + o);
+  });
 }
 
 }  // namespace
 
-void batchnorm_act_forward_train(const BatchNormShape& s, const float* h, const float* gamma,
-                                 const float* beta, float* a, float* mean, float* rstd,
-                                 float* running_mean, float* running_var, ThreadPool& pool) {
+void batchnorm_act_forward_train(const BatchNormShape& s, const float* h, const float* bias,
+                                 const float* gamma, const float* beta, float* a, float* mean,
+                                 float* rstd, float* running_mean, float* running_var,
+                                 ThreadPool& pool) {
   const int64_t n = s.rows;
   const int w = s.width;
   const int64_t per = blocks(n);
@@ -120,13 +150,21 @@ void batchnorm_act_forward_train(const BatchNormShape& s, const float* h, const 
   std::vector<float> table(static_cast<size_t>(s.K * per) * w), mf(kw), zero(w);
   std::vector<double> sum(kw), sq(kw);
   for_blocks(pool, s.K, n, [&](int64_t k, int64_t r0, int64_t r1, int64_t j) {
-    block_sums<1>(h + k * n * w, r0, r1, w, zero.data(), table.data() + j * w);
+    if (bias)
+      block_sums<1, true>(h + k * n * w, bias + k * w, r0, r1, w, zero.data(),
+                          table.data() + j * w);
+    else
+      block_sums<1, false>(h + k * n * w, nullptr, r0, r1, w, zero.data(), table.data() + j * w);
   });
   fold(s.K, per, w, table, sum.data());
   for (size_t i = 0; i < kw; ++i) mf[i] = static_cast<float>(sum[i] / static_cast<double>(n));
   // Two passes: the variance about the mean, not E[h^2] - mean^2, which cancels badly.
   for_blocks(pool, s.K, n, [&](int64_t k, int64_t r0, int64_t r1, int64_t j) {
-    block_sums<2>(h + k * n * w, r0, r1, w, mf.data() + k * w, table.data() + j * w);
+    const float* mk = mf.data() + k * w;
+    if (bias)
+      block_sums<2, true>(h + k * n * w, bias + k * w, r0, r1, w, mk, table.data() + j * w);
+    else
+      block_sums<2, false>(h + k * n * w, nullptr, r0, r1, w, mk, table.data() + j * w);
   });
   fold(s.K, per, w, table, sq.data());
   std::vector<float> scale(kw), shift(kw);
@@ -142,33 +180,25 @@ void batchnorm_act_forward_train(const BatchNormShape& s, const float* h, const 
     scale[i] = gamma[i] * rs;
     shift[i] = beta[i] - mf[i] * scale[i];
   }
-  for_each_row(pool, s.K, n, [&](int64_t k, int64_t r) {
-    const int64_t o = (k * n + r) * w;
-    affine_act_row(w, s.slope, h + o, scale.data() + k * w, shift.data() + k * w, a + o);
-  });
+  affine_act(pool, s, h, bias, scale.data(), shift.data(), a);
 }
 
-void batchnorm_act_forward_eval(const BatchNormShape& s, const float* h, const float* gamma,
-                                const float* beta, const float* running_mean,
+void batchnorm_act_forward_eval(const BatchNormShape& s, const float* h, const float* bias,
+                                const float* gamma, const float* beta, const float* running_mean,
                                 const float* running_var, float* a, ThreadPool& pool) {
-  const int64_t n = s.rows;
-  const int w = s.width;
-  const size_t kw = static_cast<size_t>(s.K) * w;
+  const size_t kw = static_cast<size_t>(s.K) * s.width;
   std::vector<float> scale(kw), shift(kw);
   for (size_t i = 0; i < kw; ++i) {
     scale[i] = gamma[i] / std::sqrt(running_var[i] + s.eps);
     shift[i] = beta[i] - running_mean[i] * scale[i];
   }
-  for_each_row(pool, s.K, n, [&](int64_t k, int64_t r) {
-    const int64_t o = (k * n + r) * w;
-    affine_act_row(w, s.slope, h + o, scale.data() + k * w, shift.data() + k * w, a + o);
-  });
+  affine_act(pool, s, h, bias, scale.data(), shift.data(), a);
 }
 
-void batchnorm_act_backward(const BatchNormShape& s, const float* h, const float* a,
-                            const float* gamma, const float* mean, const float* rstd,
-                            const float* da, float* dh, float* dgamma, float* dbeta,
-                            ThreadPool& pool) {
+void batchnorm_act_backward(const BatchNormShape& s, const float* h, const float* bias,
+                            const float* a, const float* gamma, const float* mean,
+                            const float* rstd, const float* da, float* dh, float* dbias,
+                            float* dgamma, float* dbeta, ThreadPool& pool) {
   const int64_t n = s.rows;
   const int w = s.width;
   const int64_t per = blocks(n);
@@ -183,7 +213,12 @@ void batchnorm_act_backward(const BatchNormShape& s, const float* h, const float
     std::fill_n(bb, w, 0.0f);
     for (int64_t r = r0; r < r1; ++r) {
       const int64_t o = (k * n + r) * w;
-      backward_sums_row(w, s.slope, h + o, a + o, da + o, mean + k * w, rstd + k * w, bg, bb);
+      if (bias)
+        backward_sums_row<true>(w, s.slope, h + o, bias + k * w, a + o, da + o, mean + k * w,
+                                rstd + k * w, bg, bb);
+      else
+        backward_sums_row<false>(w, s.slope, h + o, nullptr, a + o, da + o, mean + k * w,
+                                 rstd + k * w, bg, bb);
     }
   });
   std::vector<double> sg(kw), sb(kw);
@@ -202,8 +237,23 @@ void batchnorm_act_backward(const BatchNormShape& s, const float* h, const float
   for_each_row(pool, s.K, n, [&](int64_t k, int64_t r) {
     const int64_t o = (k * n + r) * w;
     const int64_t p = k * w;
-    backward_dh_row(w, s.slope, h + o, a + o, da + o, mean + p, rstd + p, coef.data() + p,
-                    mb.data() + p, mg.data() + p, dh + o);
+    if (bias)
+      backward_dh_row<true>(w, s.slope, h + o, bias + p, a + o, da + o, mean + p, rstd + p,
+                            coef.data() + p, mb.data() + p, mg.data() + p, dh + o);
+    else
+      backward_dh_row<false>(w, s.slope, h + o, nullptr, a + o, da + o, mean + p, rstd + p,
+                             coef.data() + p, mb.data() + p, mg.data() + p, dh + o);
+  });
+  if (!dbias) return;
+  // The bias's gradient, d(loss)/d(bias) = column sums of dh, in columns of kDbiasColumns.
+  constexpr int kDbiasColumns = 64;
+  const int64_t col_blocks = (w + kDbiasColumns - 1) / kDbiasColumns;
+  pool.run(s.K * col_blocks, 1, [&](int64_t begin, int64_t end) {
+    for (int64_t t = begin; t < end; ++t) {
+      const int64_t k = t / col_blocks;
+      const int c0 = static_cast<int>((t - k * col_blocks) * kDbiasColumns);
+      column_sums(n, w, c0, std::min(w, c0 + kDbiasColumns), dh + k * n * w, dbias + k * w);
+    }
   });
 }
 

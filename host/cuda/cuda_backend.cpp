@@ -216,24 +216,27 @@ void CudaBackend::linear_backward(const LinearShape& s, const float* x, const fl
 }
 
 void CudaBackend::batchnorm_act_forward_train(const BatchNormShape& s, const float* h,
-                                              const float* gamma, const float* beta, float* a,
-                                              float* mean, float* rstd, float* running_mean,
-                                              float* running_var) {
-  kernels::batchnorm_act_forward_train(s, h, gamma, beta, a, mean, rstd, running_mean, running_var,
-                                       stream_);
+                                              const float* bias, const float* gamma,
+                                              const float* beta, float* a, float* mean, float* rstd,
+                                              float* running_mean, float* running_var) {
+  kernels::batchnorm_act_forward_train(s, h, bias, gamma, beta, a, mean, rstd, running_mean,
+                                       running_var, stream_);
 }
 
 void CudaBackend::batchnorm_act_forward_eval(const BatchNormShape& s, const float* h,
-                                             const float* gamma, const float* beta,
-                                             const float* running_mean, const float* running_var,
-                                             float* a) {
-  kernels::batchnorm_act_forward_eval(s, h, gamma, beta, running_mean, running_var, a, stream_);
+                                             const float* bias, const float* gamma,
+                                             const float* beta, const float* running_mean,
+                                             const float* running_var, float* a) {
+  kernels::batchnorm_act_forward_eval(s, h, bias, gamma, beta, running_mean, running_var, a,
+                                      stream_);
 }
 
-void CudaBackend::batchnorm_act_backward(const BatchNormShape& s, const float* h, const float* a,
-                                         const float* gamma, const float* mean, const float* rstd,
-                                         const float* da, float* dh, float* dgamma, float* dbeta) {
-  kernels::batchnorm_act_backward(s, h, a, gamma, mean, rstd, da, dh, dgamma, dbeta, stream_);
+void CudaBackend::batchnorm_act_backward(const BatchNormShape& s, const float* h, const float* bias,
+                                         const float* a, const float* gamma, const float* mean,
+                                         const float* rstd, const float* da, float* dh,
+                                         float* dbias, float* dgamma, float* dbeta) {
+  kernels::batchnorm_act_backward(s, h, bias, a, gamma, mean, rstd, da, dh, dbias, dgamma, dbeta,
+                                  stream_);
 }
 
 void CudaBackend::normalize_rows_forward(int64_t rows, int width, const float* x, float* y,

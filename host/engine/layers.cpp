@@ -84,17 +84,20 @@ float* LayerStack::forward(const float* x, int64_t rows, bool train, Replicas on
     // Replica k0's slice of each tensor ([K][size] per tensor) and of each [K][rows][w] buffer.
     const int64_t in_at = int64_t{k0} * rows * s.in, out_at = int64_t{k0} * rows * s.out;
     const int64_t col = int64_t{k0} * s.out;
+    // Before a BatchNorm, the bias is folded into its reads (h_ holds the bare product).
+    const float* bias = o.b < 0 ? nullptr : P + o.b + col;
     b_.linear_forward({K, rows, s.in, s.out}, in + in_at, P + o.w + col * s.in,
-                      o.b < 0 ? nullptr : P + o.b + col, h_[i].data() + out_at);
+                      s.batchnorm ? nullptr : bias, h_[i].data() + out_at);
     if (s.batchnorm) {
       const BatchNormShape bs{K, rows, s.out, s.bn_eps, s.bn_momentum, s.slope};
       const int64_t st = o.stat + col;
       if (train)
-        b_.batchnorm_act_forward_train(
-            bs, h_[i].data() + out_at, P + o.gamma + col, P + o.beta + col, a_[i].data() + out_at,
-            mean_.data() + st, rstd_.data() + st, buf_.running_mean + st, buf_.running_var + st);
+        b_.batchnorm_act_forward_train(bs, h_[i].data() + out_at, bias, P + o.gamma + col,
+                                       P + o.beta + col, a_[i].data() + out_at, mean_.data() + st,
+                                       rstd_.data() + st, buf_.running_mean + st,
+                                       buf_.running_var + st);
       else
-        b_.batchnorm_act_forward_eval(bs, h_[i].data() + out_at, P + o.gamma + col,
+        b_.batchnorm_act_forward_eval(bs, h_[i].data() + out_at, bias, P + o.gamma + col,
                                       P + o.beta + col, buf_.running_mean + st,
                                       buf_.running_var + st, a_[i].data() + out_at);
     }
@@ -118,20 +121,24 @@ void LayerStack::backward(const float* x, int64_t rows, const float* dy, float* 
     const Offsets& o = at_[j];
     const int64_t out_at = int64_t{k0} * rows * s.out, col = int64_t{k0} * s.out;
     const float* d = cur;
+    const float* bias = o.b < 0 ? nullptr : P + o.b + col;
+    float* dbias = o.b < 0 ? nullptr : G + o.b + col;
     if (s.batchnorm) {
       float* dh = other(cur);
       const int64_t st = o.stat + col;
+      // The folded bias's gradient comes with dh, so the linear layer computes none.
       b_.batchnorm_act_backward({K, rows, s.out, s.bn_eps, s.bn_momentum, s.slope},
-                                h_[j].data() + out_at, a_[j].data() + out_at, P + o.gamma + col,
-                                mean_.data() + st, rstd_.data() + st, cur, dh, G + o.gamma + col,
-                                G + o.beta + col);
+                                h_[j].data() + out_at, bias, a_[j].data() + out_at,
+                                P + o.gamma + col, mean_.data() + st, rstd_.data() + st, cur, dh,
+                                dbias, G + o.gamma + col, G + o.beta + col);
       d = dh;
+      dbias = nullptr;
     }
     const int64_t in_at = int64_t{k0} * rows * s.in;
     const float* in = (j == 0 ? x : output(j - 1)) + in_at;
     float* dxj = j == 0 ? (dx ? dx + in_at : nullptr) : other(d);
     b_.linear_backward({K, rows, s.in, s.out}, in, P + o.w + col * s.in, d, dxj,
-                       G + o.w + col * s.in, o.b < 0 ? nullptr : G + o.b + col);
+                       G + o.w + col * s.in, dbias);
     cur = dxj;
   }
 }

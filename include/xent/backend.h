@@ -67,10 +67,13 @@ struct AdamParams {
 //   (skipped when null).
 // batchnorm_act_forward_train: a = LeakyReLU(gamma * (h - mean) * rstd + beta) with batch
 //   statistics; saves mean and rstd [K][width] for the backward pass and updates the running
-//   statistics (running variance uses the unbiased batch variance, as PyTorch does).
+//   statistics (running variance uses the unbiased batch variance, as PyTorch does). With a
+//   bias [K][width] (else null), h is read as h + bias, one float addition per element: the
+//   linear layer's bias, folded into this op's reads so that no pass of its own adds it.
 // batchnorm_act_forward_eval: the same with the running statistics.
-// batchnorm_act_backward: gradients of the training-mode forward: dh from da; dgamma and dbeta
-//   [K][width].
+// batchnorm_act_backward: gradients of the training-mode forward (h + bias as above): dh from
+//   da; dgamma and dbeta [K][width]; dbias [K][width] (may be null), the bias's gradient: the
+//   column sums of dh in double, as linear_backward sums db.
 // normalize_rows_forward: y = x / ||x|| per row ([K * rows][width]); norms [K * rows] saved
 //   (may be null). y may alias x. normalize_rows_backward: its gradient.
 // softmax_xent: mean softmax cross-entropy per replica, loss [K]. When grad is true the logits
@@ -99,18 +102,19 @@ struct AdamParams {
      float* db),                                                                                   \
     (s, x, w, dy, dx, dw, db))                                                                     \
   X(void, batchnorm_act_forward_train,                                                             \
-    (const BatchNormShape& s, const float* h, const float* gamma, const float* beta, float* a,     \
-     float* mean, float* rstd, float* running_mean, float* running_var),                           \
-    (s, h, gamma, beta, a, mean, rstd, running_mean, running_var))                                 \
+    (const BatchNormShape& s, const float* h, const float* bias, const float* gamma,               \
+     const float* beta, float* a, float* mean, float* rstd, float* running_mean,                   \
+     float* running_var),                                                                          \
+    (s, h, bias, gamma, beta, a, mean, rstd, running_mean, running_var))                           \
   X(void, batchnorm_act_forward_eval,                                                              \
-    (const BatchNormShape& s, const float* h, const float* gamma, const float* beta,               \
-     const float* running_mean, const float* running_var, float* a),                               \
-    (s, h, gamma, beta, running_mean, running_var, a))                                             \
+    (const BatchNormShape& s, const float* h, const float* bias, const float* gamma,               \
+     const float* beta, const float* running_mean, const float* running_var, float* a),            \
+    (s, h, bias, gamma, beta, running_mean, running_var, a))                                       \
   X(void, batchnorm_act_backward,                                                                  \
-    (const BatchNormShape& s, const float* h, const float* a, const float* gamma,                  \
-     const float* mean, const float* rstd, const float* da, float* dh, float* dgamma,              \
-     float* dbeta),                                                                                \
-    (s, h, a, gamma, mean, rstd, da, dh, dgamma, dbeta))                                           \
+    (const BatchNormShape& s, const float* h, const float* bias, const float* a,                   \
+     const float* gamma, const float* mean, const float* rstd, const float* da, float* dh,         \
+     float* dbias, float* dgamma, float* dbeta),                                                   \
+    (s, h, bias, a, gamma, mean, rstd, da, dh, dbias, dgamma, dbeta))                              \
   X(void, normalize_rows_forward,                                                                  \
     (int64_t rows, int width, const float* x, float* y, float* norms), (rows, width, x, y, norms)) \
   X(void, normalize_rows_backward,                                                                 \
