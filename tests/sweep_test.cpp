@@ -3,6 +3,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstring>
 
 #include "cpu/cpu_backend.h"
@@ -94,6 +95,29 @@ TEST(SweepPlan, PopulationsAreCappedAndStepsOverridden) {
   EXPECT_EQ(p.runs[0].config.train.steps, 10);
   // 2 evaluations at 100 steps, 2 at 10.
   EXPECT_EQ(p.runs[0].config.train.eval_every, 5);
+}
+
+// Table 2 runs every row twice, as the reference's scripts do: as given and with the rows of W
+// normalised ("-normW"), which is all that tells the two apart.
+TEST(SweepPlan, TableTwoRunsEveryRowWithAndWithoutNormalisedW) {
+  const SweepPlan p = plan_sweep(std::string(XENT_CONFIGS_DIR) + "/table2_diet.toml", {});
+  size_t pairs = 0;
+  for (const SweepRun& r : p.runs) {
+    if (r.row.ends_with("-normW")) continue;
+    EXPECT_FALSE(r.config.model.normalize_head) << r.id;
+    const std::string twin = r.row + "-normW";
+    const auto it = std::find_if(p.runs.begin(), p.runs.end(), [&](const SweepRun& o) {
+      return o.row == twin && o.seed == r.seed;
+    });
+    ASSERT_NE(it, p.runs.end()) << r.id << " has no " << twin;
+    EXPECT_TRUE(it->config.model.normalize_head) << it->id;
+    Config c = r.config;
+    c.model.normalize_head = true;
+    EXPECT_EQ(to_toml(c), to_toml(it->config)) << it->id;
+    ++pairs;
+  }
+  EXPECT_EQ(2 * pairs, p.runs.size());
+  EXPECT_EQ(pairs, 50u);  // the paper's ten rows, five seeds each
 }
 
 void expect_refused(const std::string& text, const std::string& needle, SweepOptions o = {}) {

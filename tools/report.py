@@ -21,7 +21,15 @@ AXES = [("dgp.kappa", "κ"), ("dgp.d", "d"), ("dgp.clusters", "|C|")]
 # Keys that tell the rows of the paper's tables apart; a plot against one of them uses the rows
 # that agree with the base row on all the others.
 SETTING_KEYS = ["dgp.kappa", "dgp.d", "dgp.clusters", "dgp.conditional", "dgp.centres",
-                "dgp.labels", "dgp.instances"]
+                "dgp.labels", "dgp.instances", "model.normalize_head"]
+# The suffix of a sweep row that normalises the rows of W before every step
+# (configs/table2_diet.toml): the paper's R2_o values live on it, its R2_a values on the row
+# without the suffix.
+NORMW = "-normW"
+
+
+def sibling(name: str) -> str:
+    return name[:-len(NORMW)] if name.endswith(NORMW) else name + NORMW
 
 
 def load(out: Path):
@@ -58,8 +66,20 @@ def table(rows, sweep, metrics):
             cells.append(fmt([r[m] for r in ok]) if mine else "–")
             p = papers.get(name, {}).get(m)
             any_paper = any_paper or p is not None
-            cells.append(f"{p:.1f}" if p is not None else "not recorded")
+            if p is not None:
+                cells.append(f"{p:.1f}")
+            elif papers.get(sibling(name), {}).get(m) is not None:
+                cells.append(f"on {sibling(name)}")
+            else:
+                cells.append("not recorded")
         lines.append("| " + " | ".join(cells) + " |")
+    if any(n.endswith(NORMW) for n in names):
+        lines.append("")
+        lines.append(f"Rows ending in `{NORMW}` normalise the rows of W before every step "
+                     "(`model.normalize_head`, the reference's `--normalize-rows-W`). The "
+                     "reference computes R2_o only in those runs, so the paper's r2_o and r2_o_w "
+                     "are compared there; its r2_a and r2_w, which both kinds of run compute and "
+                     "the paper does not attribute, are compared with the rows as given.")
     if not any_paper:
         lines.append("")
         lines.append("The sweep file gives no published values for these rows (DESIGN.md records "
@@ -84,7 +104,7 @@ def plot_axes(rows, sweep, out: Path, metric: str):
     written = []
     for key, label in AXES:
         others = [k for k in SETTING_KEYS if k != key]
-        on_axis = [r for r in ok if all(r["config"][k] == base[k] for k in others)]
+        on_axis = [r for r in ok if all(r["config"].get(k) == base.get(k) for k in others)]
         xs = sorted({r["config"][key] for r in on_axis})
         if len(xs) < 2:
             continue
