@@ -25,9 +25,10 @@
 namespace xent::kernels {
 namespace {
 
-constexpr int kTile = 32;       // columns per block, one per lane
-constexpr int kGroups = 32;     // warps per block, each a group of rows
-constexpr int kRun = 32;        // rows summed in float before the double fold (the CPU's kBlock)
+constexpr int kTile = 32;    // columns per block, one per lane
+constexpr int kGroups = 32;  // warps per block, each a group of rows
+constexpr int kRun = 32;     // rows summed in float before the double fold (the CPU's kBlock)
+constexpr int64_t kRound = int64_t{kRun} * kGroups;  // rows of one round of runs
 constexpr int kEvalGroups = 8;  // warps per block in the element-wise eval pass
 constexpr int kEvalRows = 64;   // rows per block in the element-wise eval pass
 
@@ -48,7 +49,6 @@ __device__ __forceinline__ void column_sums(int64_t rows, bool active, Term term
                                             float (*part)[kGroups][kTile], double* total) {
   const int tx = static_cast<int>(threadIdx.x), ty = static_cast<int>(threadIdx.y);
   for (int i = 0; i < N; ++i) total[i] = 0.0;
-  constexpr int64_t kRound = int64_t{kRun} * kGroups;
   for (int64_t base = 0; base < rows; base += kRound) {
     const int64_t r0 = base + int64_t{ty} * kRun;
     const int64_t r1 = r0 + kRun < rows ? r0 + kRun : rows;
@@ -65,6 +65,99 @@ __device__ __forceinline__ void column_sums(int64_t rows, bool active, Term term
   }
 }
 
+// Warp 0's part once a column's sum of squares about the mean is known: saves mean and rstd,
+// updates the running statistics, and leaves the column's affine map in shared memory.
+__device__ __forceinline__ void finish_statistics(const BatchNormShape& s, int64_t p, float mf,
+                                                  double squares, const float* gamma,
+                                                  const float* beta, float* mean, float* rstd,
+                                                  float* running_mean, float* running_var,
+                                                  float* scale_out, float* shift_out) {
+  const int64_t n = s.rows;
+  const double var = squares / static_cast<double>(n);
+  const float rs = static_cast<float>(1.0 / sqrt(var + static_cast<double>(s.eps)));
+  mean[p] = mf;
+  rstd[p] = rs;
+  const double unbiased = n > 1 ? squares / static_cast<double>(n - 1) : var;
+  // The CPU's types exactly: momentum * mean is a float product, the rest is double.
+  const double m = s.momentum;
+  running_mean[p] = static_cast<float>(__dmul_rn(1.0 - m, running_mean[p]) +
+                                       static_cast<double>(s.momentum * mf));
+  running_var[p] = static_cast<float>(__dmul_rn(1.0 - m, running_var[p]) + __dmul_rn(m, unbiased));
+  const float scale = gamma[p] * rs;
+  *scale_out = scale;
+  *shift_out = beta[p] - __fmul_rn(mf, scale);
+}
+
+// The register path needs its loops fully unrolled (a runtime index would put the run in local
+// memory); g++ would warn about the pragma.
+#if defined(__CUDACC__)
+#define XENT_UNROLL _Pragma("unroll")
+#else
+#define XENT_UNROLL
+#endif
+
+// A batch of at most one round (kRound rows, the paper's 1024) reads h once: each thread keeps
+// its run of kRun rows in registers through the mean, the variance and the output. The same
+// additions in the same order as bn_act_train, so the same bits.
+// grid (column tiles, K), block (kTile, kGroups); s.rows <= kRound.
+__global__ void __launch_bounds__(kTile* kGroups)
+    bn_act_train_resident(BatchNormShape s, const float* h, const float* bias, const float* gamma,
+                          const float* beta, float* a, float* mean, float* rstd,
+                          float* running_mean, float* running_var) {
+  __shared__ float part[kGroups][kTile];
+  __shared__ float s_mean[kTile], s_scale[kTile], s_shift[kTile];
+  const int tx = static_cast<int>(threadIdx.x), ty = static_cast<int>(threadIdx.y);
+  const int w = s.width;
+  const int64_t n = s.rows;
+  const int col = static_cast<int>(blockIdx.x) * kTile + tx;
+  const bool active = col < w;
+  const int64_t p = static_cast<int64_t>(blockIdx.y) * w + col;
+  const int64_t r0 = int64_t{ty} * kRun;
+  const int64_t rest = active ? n - r0 : 0;
+  const int count = rest <= 0 ? 0 : rest < kRun ? static_cast<int>(rest) : kRun;  // my rows
+  const int64_t at = static_cast<int64_t>(blockIdx.y) * n * w + col + r0 * w;     // my first
+  const float b = bias && active ? bias[p] : 0.0f;
+  float v[kRun];
+  XENT_UNROLL for (int j = 0; j < kRun; ++j) {
+    v[j] = j < count ? with_bias(h[at + int64_t{j} * w], bias, b) : 0.0f;
+  }
+
+  // The column's runs folded in order: warp g's run is rows [32 g, 32 g + 32).
+  const auto fold = [&](float run) {
+    part[ty][tx] = run;
+    __syncthreads();
+    double total = 0.0;
+    if (ty == 0)
+      for (int g = 0; g < kGroups && int64_t{g} * kRun < n; ++g) total += part[g][tx];
+    __syncthreads();
+    return total;
+  };
+  float run = 0.0f;
+  XENT_UNROLL for (int j = 0; j < kRun; ++j) {
+    if (j < count) run += v[j];
+  }
+  const double sum = fold(run);
+  if (ty == 0 && active) s_mean[tx] = static_cast<float>(sum / static_cast<double>(n));
+  __syncthreads();
+  const float mf = active ? s_mean[tx] : 0.0f;
+  run = 0.0f;
+  XENT_UNROLL for (int j = 0; j < kRun; ++j) {
+    const float d = v[j] - mf;
+    if (j < count) run += __fmul_rn(d, d);
+  }
+  const double squares = fold(run);
+  if (ty == 0 && active)
+    finish_statistics(s, p, mf, squares, gamma, beta, mean, rstd, running_mean, running_var,
+                      &s_scale[tx], &s_shift[tx]);
+  __syncthreads();
+  if (!active) return;
+  const float scale = s_scale[tx], shift = s_shift[tx];
+  XENT_UNROLL for (int j = 0; j < kRun; ++j) {
+    if (j < count) a[at + int64_t{j} * w] = leaky(__fmul_rn(v[j], scale) + shift, s.slope);
+  }
+}
+
+// Any number of rows, in rounds of kRound runs; h is read three times.
 // grid (column tiles, K), block (kTile, kGroups).
 __global__ void __launch_bounds__(kTile* kGroups)
     bn_act_train(BatchNormShape s, const float* h, const float* bias, const float* gamma,
@@ -97,22 +190,9 @@ __global__ void __launch_bounds__(kTile* kGroups)
         run[0] += __fmul_rn(v, v);
       },
       part, total);
-  if (ty == 0 && active) {
-    const double var = total[0] / static_cast<double>(n);
-    const float rs = static_cast<float>(1.0 / sqrt(var + static_cast<double>(s.eps)));
-    mean[p] = mf;
-    rstd[p] = rs;
-    const double unbiased = n > 1 ? total[0] / static_cast<double>(n - 1) : var;
-    // The CPU's types exactly: momentum * mean is a float product, the rest is double.
-    const double m = s.momentum;
-    running_mean[p] = static_cast<float>(__dmul_rn(1.0 - m, running_mean[p]) +
-                                         static_cast<double>(s.momentum * mf));
-    running_var[p] =
-        static_cast<float>(__dmul_rn(1.0 - m, running_var[p]) + __dmul_rn(m, unbiased));
-    const float scale = gamma[p] * rs;
-    s_scale[tx] = scale;
-    s_shift[tx] = beta[p] - __fmul_rn(mf, scale);
-  }
+  if (ty == 0 && active)
+    finish_statistics(s, p, mf, total[0], gamma, beta, mean, rstd, running_mean, running_var,
+                      &s_scale[tx], &s_shift[tx]);
   __syncthreads();
   if (!active) return;
   const float scale = s_scale[tx], shift = s_shift[tx];
@@ -223,8 +303,9 @@ void batchnorm_act_forward_train(const BatchNormShape& s, const float* h, const 
                                  float* rstd, float* running_mean, float* running_var,
                                  cudaStream_t stream) {
   if (empty(s)) return;
-  launch(bn_act_train, tiles(s), dim3(kTile, kGroups), 0, stream)(s, h, bias, gamma, beta, a, mean,
-                                                                  rstd, running_mean, running_var);
+  // One round of runs fits in registers: the kernel that reads h once.
+  launch(s.rows <= kRound ? bn_act_train_resident : bn_act_train, tiles(s), dim3(kTile, kGroups), 0,
+         stream)(s, h, bias, gamma, beta, a, mean, rstd, running_mean, running_var);
   check_launch("bn_act_train");
 }
 
