@@ -189,6 +189,27 @@ void probe(benchmark::State& st) {
 }
 BENCHMARK(probe)->Apply([](auto* b) { rows(b, {{}}); }) -> Unit(benchmark::kMicrosecond);
 
+// The classification probe's loss over the logits of `fits` logistic fits on 34,000 rows (the
+// ImageNet-X protocol's larger split; 17 targets x 10 repeats = 170 fits), gradient in place.
+void logistic_loss(benchmark::State& st) {
+  const LogisticShape s{34000, static_cast<int>(st.range(1))};
+  const size_t n = static_cast<size_t>(s.rows) * s.fits;
+  const std::vector<float> fresh = filled(n, 1), labels = filled(n, 2);
+  std::vector<float> logits(n), y(n), w(n, 1.0f);
+  for (size_t i = 0; i < n; ++i) y[i] = labels[i] > 0.0f ? 1.0f : 0.0f;
+  std::vector<double> loss(static_cast<size_t>(s.fits));
+  for (auto _ : st) {
+    st.PauseTiming();
+    logits = fresh;
+    st.ResumeTiming();
+    backend(st).logistic_loss(s, logits.data(), y.data(), w.data(), loss.data());
+    benchmark::DoNotOptimize(loss.data());
+  }
+  st.counters["elements/s"] =
+      benchmark::Counter(static_cast<double>(n), benchmark::Counter::kIsIterationInvariantRate);
+}
+BENCHMARK(logistic_loss)->Apply([](auto* b) { rows(b, {{170}}); }) -> Unit(benchmark::kMicrosecond);
+
 // A dSprites batch of the DisLib classifier (4096 images of 64 x 64 floats) from the sprite
 // masks and an index list; GB/s counts the images written.
 void render_sprites(benchmark::State& st) {

@@ -34,6 +34,7 @@
 #include "kernels/adam.h"
 #include "kernels/batchnorm.h"
 #include "kernels/latents.h"
+#include "kernels/logistic_loss.h"
 #include "kernels/mixing.h"
 #include "kernels/softmax_xent.h"
 #include "kernels/sprites.h"
@@ -346,6 +347,23 @@ void elementwise_section(Context& c) {
                                                  dbias.get(), dg.get(), dbeta.get(), c.stream);
          }),
          16.0 * static_cast<double>(n), 0, static_cast<double>(s.K * s.rows), "rows"});
+  }
+  // The classification probe's loss over 170 logistic fits of 34,000 rows (the ImageNet-X
+  // protocol's larger split, 17 targets x 10 repeats); the logits become the gradient, so the
+  // repeated calls run on gradient values (the speed does not depend on them).
+  {
+    const xent::LogisticShape s{34000, 170};
+    const size_t n = static_cast<size_t>(s.rows) * s.fits;
+    const size_t blocks =
+        static_cast<size_t>((s.rows + xent::kLogisticBlock - 1) / xent::kLogisticBlock);
+    Buffer z(c.stream, n, -4.0f, 4.0f), y(c.stream, n, 0.0f, 1.0f), w(c.stream, n, 0.5f, 1.5f),
+        table(c.stream, 2 * blocks * s.fits), loss(c.stream, 2 * static_cast<size_t>(s.fits));
+    c.rows.push_back(
+        {"logistic", "loss and gradient of 170 fits", dims({s.rows, s.fits}), c.timer.time([&] {
+           xent::kernels::logistic_loss(s, z.get(), y.get(), w.get(), table.as<double>(),
+                                        loss.as<double>(), c.stream);
+         }),
+         16.0 * static_cast<double>(n), 0, static_cast<double>(n), "elements"});
   }
   // Adam over a population of 100 base models (about 214k parameters each).
   const int64_t n = 100 * 214000;

@@ -13,6 +13,7 @@
 #include "kernels/batchnorm.h"
 #include "kernels/counter.h"
 #include "kernels/linear.h"
+#include "kernels/logistic_loss.h"
 #include "kernels/mixing.h"
 #include "kernels/normalize.h"
 #include "kernels/probe.h"
@@ -37,7 +38,7 @@ bool same(const kernels::LatentReplica& a, const kernels::LatentReplica& b) {
 }
 
 // Scratch slots, one per use, so that no two live uses share memory.
-enum Slot : size_t { kSoftmaxRows, kProbe, kSlots };
+enum Slot : size_t { kSoftmaxRows, kProbe, kLogisticBlocks, kSlots };
 
 }  // namespace
 
@@ -247,6 +248,14 @@ void CudaBackend::normalize_rows_forward(int64_t rows, int width, const float* x
 void CudaBackend::normalize_rows_backward(int64_t rows, int width, const float* y,
                                           const float* norms, const float* dy, float* dx) {
   kernels::normalize_rows_backward(rows, width, y, norms, dy, dx, stream_);
+}
+
+void CudaBackend::logistic_loss(const LogisticShape& s, float* logits, const float* labels,
+                                const float* weights, double* loss) {
+  const auto blocks = static_cast<size_t>((s.rows + kLogisticBlock - 1) / kLogisticBlock);
+  auto* table = static_cast<double*>(scratch(
+      kLogisticBlocks, std::max<size_t>(1, blocks * static_cast<size_t>(s.fits)) * sizeof(double)));
+  kernels::logistic_loss(s, logits, labels, weights, table, loss, stream_);
 }
 
 void CudaBackend::softmax_xent(const XentShape& s, float* logits, const int32_t* labels,

@@ -40,6 +40,15 @@ struct XentShape {
   int64_t classes = 0;
 };
 
+// F binary logistic regressions fitted at once on the same rows (the classification probe).
+struct LogisticShape {
+  int64_t rows = 0;
+  int fits = 0;
+};
+
+// Rows per block of logistic_loss's sums (see the op list below): 8 runs of 32.
+inline constexpr int64_t kLogisticBlock = 256;
+
 // A training step as recorded by Backend::record_step; run() runs it once more.
 class StepRecording {
  public:
@@ -79,6 +88,12 @@ struct AdamParams {
 // softmax_xent: mean softmax cross-entropy per replica, loss [K]. When grad is true the logits
 //   are overwritten by d(loss)/d(logits) = (softmax - onehot) / rows. correct [K] (may be null)
 //   receives the number of rows whose arg-max is the label (as a float).
+// logistic_loss: the weighted binary cross-entropy of F logistic fits on the same rows.
+//   logits [rows][F] (x W^T + b, linear_forward's output for the F fits) become the gradient
+//   w (sigmoid(z) - y); labels (0 or 1) and weights (>= 0; 0 leaves a row out of a fit) are
+//   [rows][F]; loss [F] (double) receives sum over rows of w (log(1 + e^z) - y z). The sums run
+//   in blocks of kLogisticBlock rows, each in runs of 32 rows summed in double, the runs and
+//   then the blocks added in order: one order for every backend and thread count.
 // render_sprites: dSprites images (include/xent/dsprites.h) from the sprite masks
 //   [kSprites][kCanvas][kCanvas] (bytes 0/1): images [n][kPixels] row r is image number
 //   index[first + r], with first = (*batches_done % period) * n, or 0 when batches_done is
@@ -124,6 +139,10 @@ struct AdamParams {
     (const XentShape& s, float* logits, const int32_t* labels, float* loss, float* correct,        \
      bool grad),                                                                                   \
     (s, logits, labels, loss, correct, grad))                                                      \
+  X(void, logistic_loss,                                                                           \
+    (const LogisticShape& s, float* logits, const float* labels, const float* weights,             \
+     double* loss),                                                                                \
+    (s, logits, labels, weights, loss))                                                            \
   X(void, render_sprites,                                                                          \
     (const uint8_t* masks, const int32_t* index, const int64_t* batches_done, int64_t period,      \
      int64_t n, float* images, int32_t* labels),                                                   \

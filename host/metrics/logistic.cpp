@@ -1,0 +1,244 @@
+#include "xent/logistic.h"
+
+#include <algorithm>
+#include <cmath>
+#include <deque>
+#include <string>
+
+#include "xent/error.h"
+
+namespace xent {
+namespace {
+
+// Armijo's sufficient decrease, and how many halvings of the step a line search tries.
+constexpr double kArmijo = 1e-4;
+constexpr int kMaxHalvings = 30;
+
+// One fit's L-BFGS state; theta = [w (p), b].
+struct Fit {
+  std::vector<double> theta, grad;
+  double value = 0;
+  std::deque<std::vector<double>> s, y;  // the last `history` steps and gradient changes
+  bool done = false;
+  int iterations = 0;
+};
+
+double dot(const std::vector<double>& a, const std::vector<double>& b) {
+  double sum = 0.0;
+  for (size_t i = 0; i < a.size(); ++i) sum += a[i] * b[i];
+  return sum;
+}
+
+double max_abs(const std::vector<double>& v) {
+  double m = 0.0;
+  for (const double x : v) m = std::max(m, std::fabs(x));
+  return m;
+}
+
+// The L-BFGS direction -H grad by the two-loop recursion, H0 = s.y / y.y of the newest pair
+// (or, with no pairs yet, a first step of unit max-norm).
+std::vector<double> direction(const Fit& f) {
+  std::vector<double> q = f.grad;
+  const size_t m = f.s.size();
+  std::vector<double> alpha(m), rho(m);
+  for (size_t j = m; j-- > 0;) {
+    rho[j] = 1.0 / dot(f.y[j], f.s[j]);
+    alpha[j] = rho[j] * dot(f.s[j], q);
+    for (size_t i = 0; i < q.size(); ++i) q[i] -= alpha[j] * f.y[j][i];
+  }
+  const double gamma =
+      m ? dot(f.s[m - 1], f.y[m - 1]) / dot(f.y[m - 1], f.y[m - 1]) : 1.0 / max_abs(f.grad);
+  for (double& v : q) v *= gamma;
+  for (size_t j = 0; j < m; ++j) {
+    const double beta = rho[j] * dot(f.y[j], q);
+    for (size_t i = 0; i < q.size(); ++i) q[i] += (alpha[j] - beta) * f.s[j][i];
+  }
+  for (double& v : q) v = -v;
+  return q;
+}
+
+// Every fit's objective and gradient at theta[f], one pass over the rows for all of them.
+class Evaluator {
+ public:
+  Evaluator(Backend& b, const float* x, int64_t n, int p, const float* labels, const float* weights,
+            int fits, double C)
+      : b_(b),
+        x_(x),
+        n_(n),
+        p_(p),
+        labels_(labels),
+        weights_(weights),
+        F_(fits),
+        C_(C),
+        w_(b, static_cast<size_t>(fits) * p),
+        bias_(b, static_cast<size_t>(fits)),
+        logits_(b, static_cast<size_t>(n) * fits),
+        dw_(b, static_cast<size_t>(fits) * p),
+        db_(b, static_cast<size_t>(fits)),
+        loss_(b, static_cast<size_t>(fits)),
+        hw_(static_cast<size_t>(fits) * p),
+        hb_(static_cast<size_t>(fits)) {
+    // S_f, the weight of each fit, once.
+    std::vector<float> w(static_cast<size_t>(n) * fits);
+    b.download(w.data(), weights, w.size() * sizeof(float));
+    sum_w_.assign(static_cast<size_t>(fits), 0.0);
+    for (int64_t i = 0; i < n; ++i)
+      for (int f = 0; f < fits; ++f) sum_w_[f] += w[static_cast<size_t>(i) * fits + f];
+  }
+  double weight(int f) const { return sum_w_[f]; }
+
+  void operator()(const std::vector<std::vector<double>>& theta, std::vector<double>& value,
+                  std::vector<std::vector<double>>& grad) {
+    for (int f = 0; f < F_; ++f) {
+      for (int j = 0; j < p_; ++j)
+        hw_[static_cast<size_t>(f) * p_ + j] = static_cast<float>(theta[f][j]);
+      hb_[f] = static_cast<float>(theta[f][p_]);
+    }
+    w_.upload(hw_);
+    bias_.upload(hb_);
+    const LinearShape ls{1, n_, p_, F_};
+    b_.linear_forward(ls, x_, w_.data(), bias_.data(), logits_.data());
+    b_.logistic_loss({n_, F_}, logits_.data(), labels_, weights_, loss_.data());
+    b_.linear_backward(ls, x_, w_.data(), logits_.data(), nullptr, dw_.data(), db_.data());
+    const std::vector<double> loss = loss_.download();
+    const std::vector<float> dw = dw_.download(), db = db_.download();
+    for (int f = 0; f < F_; ++f) {
+      const double S = sum_w_[f];
+      double ww = 0.0;
+      for (int j = 0; j < p_; ++j) ww += theta[f][j] * theta[f][j];
+      value[f] = loss[f] / S + ww / (2.0 * C_ * S);
+      grad[f].resize(static_cast<size_t>(p_) + 1);
+      for (int j = 0; j < p_; ++j)
+        grad[f][j] = dw[static_cast<size_t>(f) * p_ + j] / S + theta[f][j] / (C_ * S);
+      grad[f][p_] = db[f] / S;
+    }
+  }
+
+ private:
+  Backend& b_;
+  const float* x_;
+  int64_t n_;
+  int p_;
+  const float *labels_, *weights_;
+  int F_;
+  double C_;
+  DeviceArray<float> w_, bias_, logits_, dw_, db_;
+  DeviceArray<double> loss_;
+  std::vector<float> hw_, hb_;
+  std::vector<double> sum_w_;
+};
+
+}  // namespace
+
+LogisticFits fit_logistic(Backend& b, const float* x, int64_t n, int p, const float* labels,
+                          const float* weights, int fits, const LogisticOptions& o) {
+  if (n <= 0 || p <= 0 || fits <= 0)
+    throw InputError("logistic regression: need rows, features and fits (got " + std::to_string(n) +
+                     " x " + std::to_string(p) + ", " + std::to_string(fits) + " fits)");
+  if (!(o.C > 0) || !std::isfinite(o.C)) throw InputError("logistic regression: C must be > 0");
+  if (!(o.gtol > 0)) throw InputError("logistic regression: gtol must be > 0");
+  if (o.max_iter < 1 || o.history < 1)
+    throw InputError("logistic regression: max_iter and history must be >= 1");
+  Evaluator eval(b, x, n, p, labels, weights, fits, o.C);
+  for (int f = 0; f < fits; ++f)
+    if (!(eval.weight(f) > 0))
+      throw InputError("logistic regression: fit " + std::to_string(f) + " has no rows");
+
+  const size_t dim = static_cast<size_t>(p) + 1;
+  std::vector<Fit> state(static_cast<size_t>(fits));
+  std::vector<std::vector<double>> theta(static_cast<size_t>(fits), std::vector<double>(dim, 0.0)),
+      grad(static_cast<size_t>(fits));
+  std::vector<double> value(static_cast<size_t>(fits));
+  eval(theta, value, grad);
+  for (int f = 0; f < fits; ++f) {
+    state[f].theta = theta[f];
+    state[f].grad = grad[f];
+    state[f].value = value[f];
+  }
+
+  for (int it = 0; it < o.max_iter; ++it) {
+    // Fits still searching, their directions and slopes.
+    std::vector<int> active;
+    std::vector<std::vector<double>> dir(static_cast<size_t>(fits));
+    std::vector<double> slope(static_cast<size_t>(fits)), step(static_cast<size_t>(fits), 1.0);
+    for (int f = 0; f < fits; ++f) {
+      Fit& s = state[f];
+      if (s.done) continue;
+      if (max_abs(s.grad) <= o.gtol) {
+        s.done = true;
+        continue;
+      }
+      dir[f] = direction(s);
+      slope[f] = dot(s.grad, dir[f]);
+      if (!(slope[f] < 0)) {  // not a descent direction (rounding): restart from the gradient
+        s.s.clear();
+        s.y.clear();
+        dir[f] = direction(s);
+        slope[f] = dot(s.grad, dir[f]);
+      }
+      active.push_back(f);
+    }
+    if (active.empty()) break;
+    // Backtracking line search, every searching fit in the same evaluations; a fit that has
+    // accepted its step (or is done) is evaluated at its current point meanwhile.
+    std::vector<int> searching = active;
+    for (int h = 0; h <= kMaxHalvings && !searching.empty(); ++h) {
+      for (int f = 0; f < fits; ++f) theta[f] = state[f].theta;
+      for (const int f : searching)
+        for (size_t j = 0; j < dim; ++j) theta[f][j] += step[f] * dir[f][j];
+      eval(theta, value, grad);
+      std::vector<int> again;
+      for (const int f : searching) {
+        Fit& s = state[f];
+        if (std::isfinite(value[f]) && value[f] <= s.value + kArmijo * step[f] * slope[f]) {
+          std::vector<double> ds(dim), dg(dim);
+          for (size_t j = 0; j < dim; ++j) {
+            ds[j] = theta[f][j] - s.theta[j];
+            dg[j] = grad[f][j] - s.grad[j];
+          }
+          if (dot(ds, dg) > 1e-12 * std::sqrt(dot(ds, ds) * dot(dg, dg))) {
+            s.s.push_back(ds);
+            s.y.push_back(dg);
+            if (int(s.s.size()) > o.history) {
+              s.s.pop_front();
+              s.y.pop_front();
+            }
+          }
+          s.theta = theta[f];
+          s.grad = grad[f];
+          s.value = value[f];
+          ++s.iterations;
+        } else if (h == kMaxHalvings) {
+          // No decrease along this direction. A quasi-Newton model built from rounded
+          // gradients can point badly: drop it and try the gradient; if even that finds no
+          // decrease, the objective is flat to rounding here and the fit ends.
+          if (s.s.empty()) s.done = true;
+          s.s.clear();
+          s.y.clear();
+        } else {
+          step[f] *= 0.5;
+          again.push_back(f);
+        }
+      }
+      searching = again;
+    }
+  }
+
+  LogisticFits out;
+  out.fits = fits;
+  out.p = p;
+  out.coef.resize(static_cast<size_t>(fits) * p);
+  out.intercept.resize(static_cast<size_t>(fits));
+  for (int f = 0; f < fits; ++f) {
+    const Fit& s = state[f];
+    std::copy_n(s.theta.begin(), p, out.coef.begin() + static_cast<ptrdiff_t>(f) * p);
+    out.intercept[f] = s.theta[p];
+    out.objective.push_back(s.value);
+    out.grad_max.push_back(max_abs(s.grad));
+    out.iterations.push_back(s.iterations);
+    out.converged.push_back(max_abs(s.grad) <= o.gtol ? 1 : 0);
+  }
+  return out;
+}
+
+}  // namespace xent
