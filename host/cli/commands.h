@@ -10,5 +10,6 @@ void add_probe(CLI::App& app);
 void add_sample(CLI::App& app);
 void add_sweep(CLI::App& app);
 void add_dsprites(CLI::App& app);
+void add_probe_factors(CLI::App& app);
 
 }  // namespace xent::cli

@@ -14,6 +14,7 @@ int main(int argc, char** argv) {
   app.set_help_all_flag("--help-all", "Every command's help");
   xent::cli::add_train(app);
   xent::cli::add_probe(app);
+  xent::cli::add_probe_factors(app);
   xent::cli::add_sample(app);
   xent::cli::add_sweep(app);
   xent::cli::add_dsprites(app);

@@ -508,4 +508,8 @@ void write_npy(const std::string& path, const int32_t* data, const std::vector<i
   write_impl(path, data, shape, "<i4");
 }
 
+void write_npy(const std::string& path, const double* data, const std::vector<int64_t>& shape) {
+  write_impl(path, data, shape, "<f8");
+}
+
 }  // namespace xent

@@ -22,5 +22,6 @@ NpyArray parse_npy(std::string_view bytes, const std::string& path);
 // Writes a C-order array. The file is written to path + ".tmp" and renamed into place.
 void write_npy(const std::string& path, const float* data, const std::vector<int64_t>& shape);
 void write_npy(const std::string& path, const int32_t* data, const std::vector<int64_t>& shape);
+void write_npy(const std::string& path, const double* data, const std::vector<int64_t>& shape);
 
 }  // namespace xent

@@ -1,0 +1,145 @@
+// `xent probe-factors` end to end: ImageNet-X annotations aligned by file name, the files it
+// writes, and its one-line refusals of inputs that do not fit together.
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "run_xent.h"
+#include "xent/npy.h"
+
+namespace xent {
+namespace {
+
+namespace fs = std::filesystem;
+
+const std::vector<std::string> kFactors = {"multiple_objects",
+                                           "background",
+                                           "color",
+                                           "brighter",
+                                           "darker",
+                                           "style",
+                                           "larger",
+                                           "smaller",
+                                           "object_blocking",
+                                           "person_blocking",
+                                           "partial_view",
+                                           "pattern",
+                                           "pose",
+                                           "shape",
+                                           "subcategory",
+                                           "texture"};
+
+// A directory of its own (the process id in the name: test runs may overlap).
+fs::path scratch(const std::string& name) {
+  const fs::path p =
+      fs::temp_directory_path() / ("xent_probe_factors_" + name + "_" + std::to_string(getpid()));
+  fs::remove_all(p);
+  fs::create_directories(p);
+  return p;
+}
+
+// 300 images: features [300][6], file names in feature order, annotations in another order,
+// each factor a noisy function of one feature column (so every factor has both classes).
+struct Files {
+  fs::path dir, features, names, jsonl;
+};
+
+Files write_files(const std::string& name, bool drop_a_key = false) {
+  Files f{scratch(name), {}, {}, {}};
+  f.features = f.dir / "feat.npy";
+  f.names = f.dir / "names.txt";
+  f.jsonl = f.dir / "ann.jsonl";
+  const int n = 300, p = 6;
+  std::mt19937 gen(1);
+  std::normal_distribution<float> normal;
+  std::vector<float> x(static_cast<size_t>(n) * p);
+  for (float& v : x) v = normal(gen) + 0.5f;
+  write_npy(f.features.string(), x.data(), {n, p});
+  std::ofstream names(f.names), ann(f.jsonl);
+  for (int i = 0; i < n; ++i) names << "img_" << i << ".JPEG\n";
+  for (int i = n; i-- > 0;) {
+    nlohmann::json j = {{"file_name", "img_" + std::to_string(i) + ".JPEG"},
+                        {"class", static_cast<int>(gen() % 1000)}};
+    for (size_t k = 0; k < kFactors.size(); ++k)
+      j[kFactors[k]] = x[static_cast<size_t>(i) * p + k % p] + 0.3f * normal(gen) > 0.5f ? 1 : 0;
+    if (drop_a_key && i == 7) j.erase("texture");
+    j["justification"] = "text the probe ignores";
+    ann << j.dump() << "\n";
+  }
+  return f;
+}
+
+std::string args(const Files& f, const std::string& extra = "") {
+  return "probe-factors --features feat=" + f.features.string() + " --targets " + f.jsonl.string() +
+         " --file-names " + f.names.string() + " --out " + (f.dir / "out").string() + " " + extra;
+}
+
+TEST(ProbeFactorsCli, ImagenetXAnnotationsGiveEveryTargetRepeatAndPart) {
+  const Files f = write_files("ok");
+  const test::XentResult r = test::run_xent(args(f, "--repeats 2"));
+  ASSERT_EQ(r.code, 0) << r.err;
+  std::ifstream in(f.dir / "out" / "results.json");
+  const nlohmann::json j = nlohmann::json::parse(in);
+  EXPECT_EQ(j["targets"].size(), 17u);
+  EXPECT_EQ(j["targets"][0], "class");
+  EXPECT_EQ(j["results"].size(), 17u * 2 * 2);
+  EXPECT_EQ(j["features"][0]["kept"], 6);
+  EXPECT_EQ(j["options"]["repeats"], 2);
+  const nlohmann::json& first = j["results"][0];
+  for (const char* key : {"accuracy", "pearson", "precision", "recall", "f1", "roc_auc", "pr_auc"})
+    EXPECT_TRUE(first.contains(key)) << key;
+  EXPECT_TRUE(fs::exists(f.dir / "out" / "results.csv"));
+  fs::remove_all(f.dir);
+}
+
+TEST(ProbeFactorsCli, RepeatsZeroWritesTheWeights) {
+  const Files f = write_files("weights");
+  const test::XentResult r = test::run_xent(args(f, "--repeats 0"));
+  ASSERT_EQ(r.code, 0) << r.err;
+  const NpyArray w = read_npy((f.dir / "out" / "feat_weights.npy").string());
+  EXPECT_EQ(w.shape, (std::vector<int64_t>{17, 6}));
+  const NpyArray b = read_npy((f.dir / "out" / "feat_intercepts.npy").string());
+  EXPECT_EQ(b.shape, (std::vector<int64_t>{17}));
+  fs::remove_all(f.dir);
+}
+
+void expect_refused(const std::string& a, const std::string& needle, const fs::path& dir) {
+  const test::XentResult r = test::run_xent(a);
+  EXPECT_EQ(r.code, 2) << r.err;
+  EXPECT_NE(r.err.find(needle), std::string::npos) << r.err;
+  EXPECT_FALSE(fs::exists(dir / "out" / "results.json")) << "no results after a refusal";
+}
+
+TEST(ProbeFactorsCli, InputsThatDoNotFitAreRefusedByName) {
+  Files f = write_files("bad", true);
+  expect_refused(args(f), "has no numeric \"texture\"", f.dir);
+  f = write_files("bad");
+  {
+    std::ofstream names(f.names, std::ios::app);
+    names << "extra.JPEG\n";
+  }
+  expect_refused(args(f), "301 file names, but the features have 300 rows", f.dir);
+  f = write_files("bad");
+  {
+    std::ofstream names(f.names);
+    for (int i = 0; i < 300; ++i)
+      names << (i == 4 ? "missing.JPEG" : "img_" + std::to_string(i) + ".JPEG") << "\n";
+  }
+  expect_refused(args(f), "names.txt:5: missing.JPEG is not in", f.dir);
+  expect_refused("probe-factors --features feat=" + f.features.string() + " --targets " +
+                     f.jsonl.string() + " --out " + (f.dir / "out").string(),
+                 "a .jsonl needs --file-names", f.dir);
+  f = write_files("bad");
+  expect_refused(args(f, "--feature-filter maybe"), "--feature-filter", f.dir);
+  expect_refused(args(f, "--test-fraction 0"), "--test-fraction", f.dir);
+  fs::remove_all(f.dir);
+}
+
+}  // namespace
+}  // namespace xent
