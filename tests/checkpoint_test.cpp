@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include <array>
 #include <cmath>
@@ -40,7 +41,8 @@ Config small_config(int K, uint64_t seed, std::vector<std::string> extra = {}) {
 }
 
 fs::path scratch(const std::string& name) {
-  const fs::path p = fs::temp_directory_path() / ("xent_checkpoint_test_" + name);
+  const fs::path p =
+      fs::temp_directory_path() / ("xent_checkpoint_test_" + name + "_" + std::to_string(getpid()));
   fs::remove_all(p);
   return p;
 }

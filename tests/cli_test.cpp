@@ -1,6 +1,7 @@
 // The xent binary on bad input: a one-line error naming the key or file, exit code 2, and no
 // results left behind that look complete.
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <cstdio>
 #include <cstdlib>
@@ -18,7 +19,8 @@ using Result = xent::test::XentResult;
 Result xent(const std::string& args) { return xent::test::run_xent(args); }
 
 fs::path scratch(const std::string& name) {
-  const fs::path p = fs::temp_directory_path() / ("xent_cli_test_" + name);
+  const fs::path p =
+      fs::temp_directory_path() / ("xent_cli_test_" + name + "_" + std::to_string(getpid()));
   fs::remove_all(p);
   return p;
 }

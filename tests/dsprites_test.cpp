@@ -2,6 +2,7 @@
 #include "xent/dsprites.h"
 
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <cmath>
 #include <cstring>
@@ -256,7 +257,8 @@ TEST(Dsprites, CliErrorsAreOneLine) {
 }
 
 TEST(Dsprites, RenderWritesAPng) {
-  const auto path = std::filesystem::temp_directory_path() / "xent_dsprites_sheet.png";
+  const auto path = std::filesystem::temp_directory_path() /
+                    ("xent_dsprites_sheet_" + std::to_string(getpid()) + ".png");
   std::filesystem::remove(path);
   const test::XentResult r = test::run_xent("dsprites -q --render " + path.string());
   ASSERT_EQ(r.code, 0) << r.err;

@@ -4,6 +4,7 @@
 #include "xent/run.h"
 
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <cmath>
 #include <cstring>
@@ -88,8 +89,9 @@ TEST(Run, MetricValuesRoundTrip) {
 
 TEST(Run, AnEvaluationCallbackStopsTheRunAndItsCheckpointResumes) {
   const Config c = small_config(1);
-  const std::string ck =
-      (std::filesystem::temp_directory_path() / "xent_run_test_stop.xck").string();
+  const std::string ck = (std::filesystem::temp_directory_path() /
+                          ("xent_run_test_stop_" + std::to_string(getpid()) + ".xck"))
+                             .string();
   CpuBackend b;
   Trainer t(b, c);
   TrainerRun job(t);

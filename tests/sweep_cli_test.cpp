@@ -1,6 +1,7 @@
 // xent sweep end to end: the table, the equality with `xent train`, resuming, failed runs.
 #include <gtest/gtest.h>
 #include <stdlib.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <filesystem>
@@ -17,7 +18,8 @@ namespace fs = std::filesystem;
 using Json = nlohmann::json;
 
 fs::path scratch(const std::string& name) {
-  const fs::path p = fs::temp_directory_path() / ("xent_sweep_test_" + name);
+  const fs::path p =
+      fs::temp_directory_path() / ("xent_sweep_test_" + name + "_" + std::to_string(getpid()));
   fs::remove_all(p);
   fs::create_directories(p);
   return p;
