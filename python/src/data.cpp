@@ -75,49 +75,55 @@ class DgpSource {
 }  // namespace
 
 void bind_data(nb::module_& m) {
-  m.def("sample", [](const PyConfig& c, int64_t n) {
-    DgpSamples s;
-    {
-      nb::gil_scoped_release release;
-      s = draw_samples(c.config.dgp, c.config.train.seed, n);
-    }
-    const auto rows = static_cast<size_t>(n);
-    const auto d = static_cast<size_t>(c.config.dgp.d);
-    const DgpParams& g = c.config.dgp;
-    nb::dict out;
-    out["latents"] = to_numpy(std::move(s.z), {rows, d});
-    out["observations"] = to_numpy(std::move(s.x), {rows, d});
-    out["labels"] = to_numpy(std::move(s.labels), {rows});
-    out["clusters"] = to_numpy(std::move(s.clusters), {rows});
-    out["centres"] = to_numpy(std::move(s.centres), {static_cast<size_t>(g.clusters), d});
-    out["mixing"] = to_numpy(std::move(s.mixing), {static_cast<size_t>(g.mixing_layers), d, d});
-    return out;
-  });
+  m.def(
+      "sample",
+      [](const PyConfig& c, int64_t n) {
+        DgpSamples s;
+        {
+          nb::gil_scoped_release release;
+          s = draw_samples(c.config.dgp, c.config.train.seed, n);
+        }
+        const auto rows = static_cast<size_t>(n);
+        const auto d = static_cast<size_t>(c.config.dgp.d);
+        const DgpParams& g = c.config.dgp;
+        nb::dict out;
+        out["latents"] = to_numpy(std::move(s.z), {rows, d});
+        out["observations"] = to_numpy(std::move(s.x), {rows, d});
+        out["labels"] = to_numpy(std::move(s.labels), {rows});
+        out["clusters"] = to_numpy(std::move(s.clusters), {rows});
+        out["centres"] = to_numpy(std::move(s.centres), {static_cast<size_t>(g.clusters), d});
+        out["mixing"] = to_numpy(std::move(s.mixing), {static_cast<size_t>(g.mixing_layers), d, d});
+        return out;
+      },
+      nb::arg("config"), nb::arg("n"));
 
-  m.def("probe", [](Array2 features, Array2 targets, double split, double scale) {
-    const auto n = static_cast<int64_t>(features.shape(0));
-    const auto p = static_cast<int>(features.shape(1));
-    const auto q = static_cast<int>(targets.shape(1));
-    ProbeRows rows;
-    ProbeResult r;
-    {
-      nb::gil_scoped_release release;
-      rows = probe_rows(n, p, q, split, scale);
-      r = probe_linear(features.data(), n, p, targets.data(), q, split, scale);
-    }
-    nb::dict out;
-    out["r2_a"] = r.r2_a;
-    out["r2_o"] = r.r2_o;
-    out["mae_o"] = r.mae_o;
-    out["mcc"] = r.mcc;
-    out["n_fit"] = rows.fit_end;
-    out["n_score"] = n - rows.score_begin;
-    return out;
-  });
+  m.def(
+      "probe",
+      [](Array2 features, Array2 targets, double split, double scale) {
+        const auto n = static_cast<int64_t>(features.shape(0));
+        const auto p = static_cast<int>(features.shape(1));
+        const auto q = static_cast<int>(targets.shape(1));
+        ProbeRows rows;
+        ProbeResult r;
+        {
+          nb::gil_scoped_release release;
+          rows = probe_rows(n, p, q, split, scale);
+          r = probe_linear(features.data(), n, p, targets.data(), q, split, scale);
+        }
+        nb::dict out;
+        out["r2_a"] = r.r2_a;
+        out["r2_o"] = r.r2_o;
+        out["mae_o"] = r.mae_o;
+        out["mcc"] = r.mcc;
+        out["n_fit"] = rows.fit_end;
+        out["n_score"] = n - rows.score_begin;
+        return out;
+      },
+      nb::arg("features"), nb::arg("targets"), nb::arg("split"), nb::arg("scale"));
 
   nb::class_<DgpSource>(m, "DgpSource")
-      .def(nb::init<const PyConfig&, const std::string&>())
-      .def("batch", &DgpSource::batch)
+      .def(nb::init<const PyConfig&, const std::string&>(), nb::arg("config"), nb::arg("device"))
+      .def("batch", &DgpSource::batch, nb::arg("t"))
       .def_prop_ro("device", &DgpSource::device);
 }
 

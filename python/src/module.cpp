@@ -16,10 +16,12 @@ void bind_config(nb::module_& m) {
       .def("key_values", [](const PyConfig& c) { return key_values(c.config); });
   // load_config with the CLI's arguments: --preset, --config and the --set strings, so that
   // every message is the CLI's.
-  m.def("load_config", [](const std::string& preset, const std::string& path,
-                          const std::vector<std::string>& sets) {
-    return PyConfig{load_config(preset, path, sets), preset};
-  });
+  m.def(
+      "load_config",
+      [](const std::string& preset, const std::string& path, const std::vector<std::string>& sets) {
+        return PyConfig{load_config(preset, path, sets), preset};
+      },
+      nb::arg("preset"), nb::arg("path"), nb::arg("sets"));
   m.def("preset_list", &preset_list);
 }
 

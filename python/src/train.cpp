@@ -233,14 +233,14 @@ class Run {
 
 void bind_train(nb::module_& m) {
   nb::class_<Run>(m, "Run")
-      .def(nb::init<const PyConfig&, const std::string&>())
+      .def(nb::init<const PyConfig&, const std::string&>(), nb::arg("config"), nb::arg("device"))
       .def("train", &Run::train, nb::arg("out"), nb::arg("terminal_bar"), nb::arg("on_step").none(),
            nb::arg("on_eval").none())
-      .def("load", &Run::load)
-      .def("save", &Run::save)
+      .def("load", &Run::load, nb::arg("dir"))
+      .def("save", &Run::save, nb::arg("dir"), nb::arg("metrics_jsonl"))
       .def("metrics", &Run::metrics)
       .def("parameters", &Run::parameters)
-      .def("encode", &Run::encode)
+      .def("encode", &Run::encode, nb::arg("x"))
       .def_prop_ro("summary", &Run::summary)
       .def_prop_ro("stopped", &Run::stopped)
       .def_prop_ro("steps_done", &Run::steps_done)
