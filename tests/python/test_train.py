@@ -5,8 +5,10 @@ from __future__ import annotations
 import json
 import os
 import signal
+import sys
 import threading
 import time
+import types
 
 import numpy as np
 import pytest
@@ -133,6 +135,33 @@ def test_progress_without_a_terminal_or_tqdm_prints_a_line_per_evaluation(small,
     assert [line.split(":")[0] for line in err.splitlines()] == ["step 10", "step 20", "step 30"]
     xent.train(small, progress=False)
     assert capfd.readouterr().err == ""
+
+
+def test_progress_uses_tqdm_when_it_is_installed(small, monkeypatch):
+    made = []
+
+    class FakeTqdm:
+        def __init__(self, total, unit):
+            self.total, self.n, self.postfix, self.closed = total, 0, None, False
+            made.append(self)
+
+        def update(self, k):
+            self.n += k
+
+        def set_postfix_str(self, text, refresh):
+            self.postfix = text
+
+        def close(self):
+            self.closed = True
+
+    fake = types.ModuleType("tqdm.auto")
+    fake.tqdm = FakeTqdm
+    monkeypatch.setitem(sys.modules, "tqdm.auto", fake)
+    monkeypatch.setitem(sys.modules, "tqdm", types.ModuleType("tqdm"))
+    xent.train(small, progress=True)
+    (bar,) = made
+    assert bar.total == 30 and bar.n == 30 and bar.closed
+    assert bar.postfix.startswith("r2_a ")
 
 
 def test_parameters_encode_save_and_load(cli, tmp_path, small):
