@@ -6,8 +6,8 @@
 #include <nanobind/nanobind.h>
 #include <nanobind/ndarray.h>
 
-#include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "xent/config.h"

@@ -204,7 +204,8 @@ class Run {
  private:
   // A tensor's shape from its name: enc.<i>.weight is [out][in], head.weight [classes][d],
   // everything else a vector.
-  std::vector<size_t> shape(const StateTensor& t, int K, const std::vector<LayerSpec>& specs) {
+  std::vector<size_t> shape(const StateTensor& t, int K,
+                            const std::vector<LayerSpec>& specs) const {
     std::vector<size_t> s = {static_cast<size_t>(K)};
     if (t.name == "head.weight") {
       s.push_back(static_cast<size_t>(c_.config.dgp.classes()));

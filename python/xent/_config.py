@@ -42,7 +42,7 @@ def _toml_value(key: str, v: Any) -> str:
         return json.dumps(v)
     if isinstance(v, (list, tuple)):
         return "[" + ", ".join(_toml_value(key, x) for x in v) + "]"
-    raise ConfigError(f"{key}: cannot set a config key to a {type(v).__name__} ({v!r})")
+    raise ConfigError(f"{key}: expected a bool, number, string or list, got {type(v).__name__}")
 
 
 def _flatten(overrides: Mapping[str, Any], prefix: str = "") -> list[tuple[str, Any]]:
