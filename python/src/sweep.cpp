@@ -35,6 +35,10 @@ void bind_sweep(nb::module_& m) {
           bo.threads = plan.runs[todo.front()].config.train.threads;
           auto backend = make_backend(bo);
           run_population(*backend, plan, todo, out, 0, progress);
+          // Ctrl-C is looked for between populations: the finished ones keep their files, and
+          // a rerun skips them (a population's run loop has no hook for it).
+          nb::gil_scoped_acquire gil;
+          if (PyErr_CheckSignals() != 0) throw nb::python_error();
         }
         return write_results(out, plan);
       },

@@ -56,7 +56,8 @@ def sweep(
     returns its results rows (``OUT/results.jsonl``: each run's id, status, final metrics and
     config). ``spec``: a sweep file's path, or a dict with the file's keys (``seeds``,
     ``preset``, config keys, ``grid``: {key: [values]}, ``row``: [{name, keys...}]). Runs that
-    finished in OUT before are skipped."""
+    finished in OUT before are skipped. Ctrl-C stops it after the population that is
+    training (KeyboardInterrupt); the runs finished so far keep their files."""
     if isinstance(spec, Mapping):
         text, name = sweep_toml(spec), "spec"
     elif isinstance(spec, (str, os.PathLike)):

@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import json
+import os
+import signal
+import threading
+import time
 
 import pytest
 
@@ -40,3 +44,24 @@ def test_bad_specs_name_the_problem(tmp_path):
         xent.sweep(tmp_path / "nope.toml", tmp_path / "c")
     with pytest.raises(ValueError, match="steps: must be a positive integer"):
         xent.sweep(SPEC, tmp_path / "d", steps=0)
+
+
+def test_ctrl_c_stops_a_sweep_between_populations_and_a_rerun_finishes_it(tmp_path):
+    # dgp.d fixes tensor shapes: each value is a population of its own.
+    spec = {**SMALL, "train.steps": 2000, "train.eval_every": 0, "grid": {"dgp.d": [3, 4, 5, 6, 7, 8]}}
+    runs = tmp_path / "out" / "runs"
+
+    def interrupt_after_the_first_run():
+        while not any(runs.glob("*/summary.json")):
+            time.sleep(0.005)
+        os.kill(os.getpid(), signal.SIGINT)
+
+    watcher = threading.Thread(target=interrupt_after_the_first_run)
+    watcher.start()
+    with pytest.raises(KeyboardInterrupt):
+        xent.sweep(spec, tmp_path / "out", progress=False)
+    watcher.join()
+    done = len(list(runs.glob("*/summary.json")))
+    assert 1 <= done < 6
+    rows = xent.sweep(spec, tmp_path / "out", progress=False)
+    assert [r["status"] for r in rows] == ["ok"] * 6
