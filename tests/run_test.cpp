@@ -123,6 +123,53 @@ TEST(Run, AnEvaluationCallbackStopsTheRunAndItsCheckpointResumes) {
   std::filesystem::remove(ck);
 }
 
+// The binding stops so on Ctrl-C: between two steps, writing nothing, so that the checkpoint
+// on disk is still the last one written by the schedule.
+TEST(Run, ABetweenStepsHookStopsTheRunWithoutACheckpoint) {
+  Config c = small_config(1);
+  c.train.checkpoint_every = 10;
+  const std::string ck =
+      (std::filesystem::temp_directory_path() / "xent_run_test_between.xck").string();
+  CpuBackend b;
+  Trainer t(b, c);
+  TrainerRun job(t);
+  MemorySink sink;
+  RunSpec spec;
+  spec.checkpoint = ck;
+  std::vector<int64_t> seen;
+  spec.between_steps = [&](int64_t step) {
+    seen.push_back(step);
+    return step < 15;
+  };
+  const RunOutcome out = run(job, sink, spec);
+  EXPECT_TRUE(out.stopped);
+  EXPECT_EQ(t.steps_done(), 15);
+  EXPECT_EQ(seen.size(), 15u);
+  EXPECT_EQ(sink.rows.size(), 1u);  // step 10's evaluation only
+  EXPECT_EQ(read_checkpoint(ck).step, 10);
+  std::filesystem::remove(ck);
+}
+
+// encode() is the evaluation's forward pass: on the evaluation set it gives the features the
+// probe scores (replica by replica, in chunks of one batch).
+TEST(Run, EncodeRunsTheEncoderAsTheEvaluationDoes) {
+  const Config c = small_config(2);
+  CpuBackend b;
+  Trainer t(b, c);
+  for (int s = 0; s < 5; ++s) t.step();
+  const DgpSamples eval = draw_samples(c.dgp, c.train.seed, 100);
+  const std::vector<float> f = t.encode(eval.x.data(), 100);
+  ASSERT_EQ(f.size(), 2u * 100 * 5);
+  // Encoding twice, or row by row, gives the same bits: no state changes, rows independent.
+  EXPECT_EQ(f, t.encode(eval.x.data(), 100));
+  const std::vector<float> one = t.encode(eval.x.data() + 7 * 5, 1);
+  for (int k = 0; k < 2; ++k)
+    for (int j = 0; j < 5; ++j) EXPECT_EQ(one[k * 5 + j], f[(k * 100 + 7) * 5 + j]);
+  // The two replicas are different models.
+  EXPECT_NE(std::vector<float>(f.begin(), f.begin() + 500),
+            std::vector<float>(f.begin() + 500, f.end()));
+}
+
 TEST(Run, ADivergedReplicaStopsTheRunNamingIt) {
   Config c = small_config(2);
   c.train.lr = 1e30;  // the first Adam steps blow the parameters up

@@ -1,12 +1,11 @@
 // xent sample: draws from the DGP exactly as training does, so it can be checked from Python.
 #include <memory>
 #include <string>
-#include <vector>
 
 #include "cli/commands.h"
 #include "cli/run_options.h"
 #include "io/files.h"
-#include "xent/backend.h"
+#include "xent/dgp.h"
 #include "xent/error.h"
 #include "xent/npy.h"
 
@@ -19,21 +18,13 @@ void run_sample(const RunOptions& o, int64_t n, const std::string& out, bool for
   c.train.population = 1;
   prepare_output_dir(out, force);
   const DgpParams& g = c.dgp;
-  const uint64_t seed = c.train.seed;
-  const std::vector<float> centres = draw_centres(g, seed);
-  const std::vector<float> mixing = draw_mixing(g, seed);
-  std::vector<float> z(n * g.d), x(n * g.d);
-  std::vector<int32_t> labels(n), cluster(n);
-  // Stream Train from index 0: these are the latents of the first training steps.
-  sample_latents(g, centres.data(), seed, RngPurpose::Train, 0, n, z.data(), labels.data(),
-                 cluster.data());
-  mixing_forward(mixing.data(), g.mixing_layers, g.d, z.data(), n, x.data());
-  write_npy(out + "/latents.npy", z.data(), {n, g.d});
-  write_npy(out + "/observations.npy", x.data(), {n, g.d});
-  write_npy(out + "/labels.npy", labels.data(), {n});
-  write_npy(out + "/clusters.npy", cluster.data(), {n});
-  write_npy(out + "/centres.npy", centres.data(), {g.clusters, g.d});
-  write_npy(out + "/mixing.npy", mixing.data(), {g.mixing_layers, g.d, g.d});
+  const DgpSamples s = draw_samples(g, c.train.seed, n);
+  write_npy(out + "/latents.npy", s.z.data(), {n, g.d});
+  write_npy(out + "/observations.npy", s.x.data(), {n, g.d});
+  write_npy(out + "/labels.npy", s.labels.data(), {n});
+  write_npy(out + "/clusters.npy", s.clusters.data(), {n});
+  write_npy(out + "/centres.npy", s.centres.data(), {g.clusters, g.d});
+  write_npy(out + "/mixing.npy", s.mixing.data(), {g.mixing_layers, g.d, g.d});
   write_file_atomic(out + "/config.toml", to_toml(c));
   std::printf(
       "wrote %lld samples (d=%d, %d clusters) to %s: latents.npy observations.npy "

@@ -134,26 +134,10 @@ void run_train(const TrainArgs& a) {
   const RunOutcome r = run(job, metrics, spec);
   const double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
 
-  nlohmann::ordered_json replicas = nlohmann::ordered_json::array();
-  for (size_t k = 0; k < r.metrics.size(); ++k) {
-    nlohmann::ordered_json j = {{"replica", k}, {"seed", trainer.seed(static_cast<int>(k))}};
-    j.update(metrics_json(r.metrics[k]));
-    replicas.push_back(j);
-  }
-  const nlohmann::ordered_json summary = {
-      {"preset", o.preset},
-      {"backend", backend->name()},
-      {"steps", c.train.steps},
-      {"population", c.train.population},
-      {"wall_s", wall},
-      {"steps_per_s", r.steps_trained > 0 && r.train_s > 0
-                          ? static_cast<double>(r.steps_trained) / r.train_s
-                          : 0.0},
-      {"steady_steps", r.steady_steps},
-      {"steady_steps_per_s", r.steady_steps > 0 && r.steady_s > 0
-                                 ? static_cast<double>(r.steady_steps) / r.steady_s
-                                 : 0.0},
-      {"replicas", replicas}};
+  std::vector<uint64_t> seeds;
+  for (int k = 0; k < c.train.population; ++k) seeds.push_back(trainer.seed(k));
+  const nlohmann::ordered_json summary =
+      train_summary(o.preset, backend->name(), c, seeds, r, wall);
   write_file_atomic(out + "/summary.json", summary.dump(2) + "\n");
   if (!a.quiet) {
     std::vector<ReplicaMetrics> ms;

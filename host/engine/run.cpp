@@ -179,7 +179,7 @@ RunOutcome run(Trainable& t, MetricsSink& sink, const RunSpec& spec) {
         t.write_checkpoint(spec.checkpoint);
         ck_step = s;
       }
-      if (!go_on) {
+      if (!go_on || (spec.between_steps && !spec.between_steps(s))) {
         out.stopped = s < sch.steps;
         break;
       }

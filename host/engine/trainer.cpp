@@ -210,6 +210,22 @@ std::optional<Divergence> Trainer::find_nonfinite(bool params) {
   return loss_bad;
 }
 
+std::vector<float> Trainer::encode(const float* x, int64_t n) {
+  const int d = c_.dgp.d;
+  const int64_t B = c_.train.batch;
+  std::vector<float> out(static_cast<size_t>(K_ * n * d));
+  // x_ holds the next step's batch only while a step runs: every step draws it afresh.
+  for (int64_t first = 0; first < n; first += B) {
+    const int64_t rows = std::min(B, n - first);
+    const size_t bytes = static_cast<size_t>(rows * d) * sizeof(float);
+    for (int k = 0; k < K_; ++k) b_.upload(x_.data() + k * rows * d, x + first * d, bytes);
+    model_.forward(x_.data(), rows, false);
+    for (int k = 0; k < K_; ++k)
+      b_.download(out.data() + (k * n + first) * d, model_.features() + k * rows * d, bytes);
+  }
+  return out;
+}
+
 std::vector<ReplicaMetrics> Trainer::evaluate() {
   const int d = c_.dgp.d;
   const int64_t n = c_.train.eval_samples;

@@ -19,6 +19,13 @@ nlohmann::ordered_json metrics_json(const MetricValues& v);
 // One metrics.jsonl line (with its newline): step, replica, seed, wall_s, then the values.
 std::string metrics_row_json(const MetricsRow& row);
 
+// A train run's summary.json (README, "Using it"): preset, backend, steps, population, wall_s,
+// steps_per_s, steady_steps, steady_steps_per_s, then each replica's seed and final metrics.
+// `xent train` writes it and xent.train returns it, from this one function.
+nlohmann::ordered_json train_summary(const std::string& preset, const std::string& backend,
+                                     const Config& c, const std::vector<uint64_t>& seeds,
+                                     const RunOutcome& r, double wall_s);
+
 // Appends every evaluation to a JSONL file, flushed after each. Throws InputError naming the
 // file when it cannot be opened or written.
 class JsonlSink final : public MetricsSink {

@@ -76,6 +76,16 @@ void mixing_forward(const float* weights, int layers, int d, const float* z, int
 // The inverse of mixing_forward (for tests and diagnostics), in double precision.
 void mixing_inverse(const float* weights, int layers, int d, const float* x, int64_t n, double* z);
 
+// What `xent sample` writes and xent.sample returns: the first n samples of a replica's
+// training stream (RngPurpose::Train from index 0: the latents of its first training steps),
+// with the frozen parts they came from. Row-major: z, x [n][d]; centres [clusters][d]; mixing
+// [layers][d][d].
+struct DgpSamples {
+  std::vector<float> z, x, centres, mixing;
+  std::vector<int32_t> labels, clusters;
+};
+DgpSamples draw_samples(const DgpParams& p, uint64_t seed, int64_t n);
+
 // Condition number (largest / smallest singular value) of a d x d row-major matrix.
 double condition_number(const double* a, int d);
 

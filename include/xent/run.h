@@ -130,6 +130,10 @@ struct RunSpec {
   // Called after every evaluation's rows are written; returning false ends the run there (its
   // last evaluation is the result, and a checkpoint is written when checkpoints are on).
   std::function<bool(int64_t step, const std::vector<MetricValues>&)> on_evaluation;
+  // Called between steps, after step `step` and its evaluation and checkpoint; returning false
+  // ends the run there and writes nothing more, so that the last checkpoint stays the one to
+  // resume from (the Python binding stops so on Ctrl-C, and draws its progress bar here).
+  std::function<bool(int64_t step)> between_steps;
 };
 
 struct RunOutcome {

@@ -52,6 +52,10 @@ class Trainer {
   void step();
   // Metrics of every replica, on the evaluation set drawn at construction.
   std::vector<ReplicaMetrics> evaluate();
+  // The trained encoder f of every replica on the same observations x [n][d] (host memory):
+  // features [K][n][d] (after the optional projection), in evaluation mode (BatchNorm's
+  // running statistics) and in chunks of one batch, as evaluate() runs the evaluation set.
+  std::vector<float> encode(const float* x, int64_t n);
   // The mean training loss of each replica at the last step (a copy from the backend).
   std::vector<float> last_loss() const;
 
