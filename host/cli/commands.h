@@ -11,5 +11,6 @@ void add_sample(CLI::App& app);
 void add_sweep(CLI::App& app);
 void add_dsprites(CLI::App& app);
 void add_probe_factors(CLI::App& app);
+void add_encode(CLI::App& app);
 
 }  // namespace xent::cli

@@ -15,6 +15,7 @@ int main(int argc, char** argv) {
   xent::cli::add_train(app);
   xent::cli::add_probe(app);
   xent::cli::add_probe_factors(app);
+  xent::cli::add_encode(app);
   xent::cli::add_sample(app);
   xent::cli::add_sweep(app);
   xent::cli::add_dsprites(app);
