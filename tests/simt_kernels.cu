@@ -1,5 +1,6 @@
-// Compiles the emulator's test kernels with nvcc for the GPU: compat.cuh must serve both
-// compilers, and g++ accepts device code that nvcc rejects. Built only, never run here.
+// Compiles the emulator's and its checker's test kernels with nvcc for the GPU: compat.cuh must
+// serve both compilers, and g++ accepts device code that nvcc rejects. Built only, never run.
+#include "simt_check_kernels.cuh"
 #include "simt_kernels.cuh"
 
 namespace simt_test {

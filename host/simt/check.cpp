@@ -1,0 +1,219 @@
+// The race and barrier checker's bookkeeping: word shadows within a block, the vector clocks
+// of warp operations, and the cross-block comparison of a launch (host/simt/check.h).
+#include "check.h"
+
+#include <algorithm>
+#include <cstring>
+
+#include "internal.h"
+
+namespace xent::simt::check {
+
+template <typename V>
+void WordTable<V>::clear() {
+  used_ = 0;
+  if (++gen_ != 0) return;
+  // The stamp wrapped: every slot must read as empty again.
+  for (Slot& s : slots_) s.gen = 0;
+  gen_ = 1;
+}
+
+template <typename V>
+V& WordTable<V>::at(uintptr_t word, bool* fresh) {
+  if (2 * (used_ + 1) > slots_.size()) grow();
+  const size_t mask = slots_.size() - 1;
+  for (size_t i = hash(word, mask);; i = (i + 1) & mask) {
+    Slot& s = slots_[i];
+    if (s.gen == gen_ && s.word == word) {
+      *fresh = false;
+      return s.value;
+    }
+    if (s.gen != gen_) {
+      s.gen = gen_;
+      s.word = word;
+      s.value = V{};
+      ++used_;
+      *fresh = true;
+      return s.value;
+    }
+  }
+}
+
+template <typename V>
+void WordTable<V>::grow() {
+  std::vector<Slot> old(slots_.size() * 2);
+  old.swap(slots_);
+  const size_t mask = slots_.size() - 1;
+  for (Slot& s : old) {
+    if (s.gen != gen_) continue;
+    size_t i = hash(s.word, mask);
+    while (slots_[i].gen == gen_) i = (i + 1) & mask;
+    slots_[i] = s;
+  }
+}
+
+template class WordTable<BlockWord>;
+template class WordTable<GlobalWord>;
+
+// ---- one block -------------------------------------------------------------------------------
+
+void Block::begin(Launch* launch, uint64_t block, unsigned threads) {
+  launch_ = launch;
+  block_ = block;
+  threads_ = threads;
+  epoch_ = 0;
+  clocks_.assign(size_t{threads} * 32, 0);
+  words_.clear();
+}
+
+void Block::end() {
+  launch_->merge_block(block_, words_);
+  launch_ = nullptr;
+}
+
+void Block::enter(unsigned thread, const void* stack, size_t stack_bytes) {
+  thread_ = thread;
+  stack_ = reinterpret_cast<uintptr_t>(stack);
+  stack_bytes_ = stack_bytes;
+  tls_block = this;
+}
+
+void Block::leave() { tls_block = nullptr; }
+
+// Every lane of the operation first ticks its own clock, then all take the elementwise maximum:
+// afterwards each has seen every access the others made before it.
+void Block::warp_sync(unsigned warp, unsigned lanes) {
+  uint32_t joined[32] = {};
+  for (unsigned l = 0; l < 32; ++l) {
+    if (!(lanes >> l & 1u)) continue;
+    uint32_t* c = &clocks_[(size_t{warp} * 32 + l) * 32];
+    ++c[l];
+    for (unsigned k = 0; k < 32; ++k) joined[k] = std::max(joined[k], c[k]);
+  }
+  for (unsigned l = 0; l < 32; ++l) {
+    if (lanes >> l & 1u) std::memcpy(&clocks_[(size_t{warp} * 32 + l) * 32], joined, sizeof joined);
+  }
+}
+
+void Block::bad_mask(Site site, WarpOp op, unsigned warp, unsigned mask, unsigned absent) {
+  launch_->add(RawSync{site, op, block_, warp, mask, absent});
+}
+
+bool Block::ordered(const Access& a) const {
+  if (a.thread == thread_ || a.epoch < epoch_) return true;
+  if (a.thread / 32 != thread_ / 32) return false;
+  return clocks_[size_t{thread_} * 32 + a.thread % 32] > a.clock;
+}
+
+void Block::hazard(uintptr_t word, const Access& earlier, bool earlier_write, const Access& now,
+                   bool now_write, BlockWord& w) {
+  if (w.reported) return;  // once per word and block; the launch keeps it once per address
+  w.reported = true;
+  const uintptr_t address = word * 4;
+  launch_->add(RawHazard{address, launch_->is_global(address),
+                         Party{block_, earlier.thread, earlier.pc, earlier_write, earlier.atomic},
+                         Party{block_, now.thread, now.pc, now_write, now.atomic}});
+}
+
+void Block::access(uintptr_t address, size_t size, bool write, bool atomic, uintptr_t pc) {
+  if (address - stack_ < stack_bytes_ || size == 0) return;  // the thread's own stack
+  const uint32_t clock = clocks_[size_t{thread_} * 32 + thread_ % 32];
+  const uintptr_t last = (address + size - 1) / 4;
+  for (uintptr_t word = address / 4; word <= last; ++word) {
+    const uintptr_t lo = std::max(address, word * 4), hi = std::min(address + size, word * 4 + 4);
+    const auto bytes = static_cast<uint8_t>(((1u << (hi - lo)) - 1) << (lo - word * 4));
+    bool fresh = false;
+    BlockWord& w = words_.at(word, &fresh);
+    const Access now{pc, thread_, clock, epoch_, bytes, atomic};
+    auto conflicts = [&](const Access& a) {
+      return a.thread != kNone && (a.bytes & bytes) && !(a.atomic && atomic) && !ordered(a);
+    };
+    Rep& rep = atomic ? w.atomic : write ? w.plain_write : w.plain_read;
+    if (rep.thread == kNone) rep = Rep{pc, thread_};
+    if (conflicts(w.write)) hazard(word, w.write, true, now, write, w);
+    if (write) {
+      for (Access& r : w.read) {
+        if (conflicts(r)) hazard(word, r, false, now, true, w);
+        r.thread = kNone;
+      }
+      w.write = now;
+    } else {
+      // Keep the first reader of the interval and the latest other one.
+      const Access& r0 = w.read[0];
+      const bool replace_first = r0.thread == kNone || r0.thread == thread_ || r0.epoch < epoch_;
+      w.read[replace_first ? 0 : 1] = now;
+    }
+  }
+}
+
+// ---- one launch ------------------------------------------------------------------------------
+
+Launch::Launch(const LaunchParams& params) : params_(params), device_(detail::device_ranges()) {}
+
+bool Launch::is_global(uintptr_t address) const {
+  auto it =
+      std::upper_bound(device_.begin(), device_.end(), std::make_pair(address, ~uintptr_t{0}));
+  return it != device_.begin() && address < std::prev(it)->second;
+}
+
+void Launch::merge_block(uint64_t block, WordTable<BlockWord>& words) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  words.for_each([&](uintptr_t word, const BlockWord& w) {
+    if (is_global(word * 4)) merge_word(block, word, w);
+  });
+}
+
+void Launch::merge_word(uint64_t block, uintptr_t word, const BlockWord& w) {
+  bool fresh = false;
+  GlobalWord& g = words_.at(word, &fresh);
+  auto other = [block](const GlobalRep& r) { return r.block != kNoBlock && r.block != block; };
+  auto mine = [block](const Rep& r, bool write, bool atomic) {
+    return Party{block, r.thread, r.pc, write, atomic};
+  };
+  auto theirs = [](const GlobalRep& r, bool write, bool atomic) {
+    return Party{r.block, r.thread, r.pc, write, atomic};
+  };
+  auto report = [&](const Party& a, const Party& b) {
+    if (g.reported) return;
+    g.reported = true;
+    hazards_.push_back(RawHazard{word * 4, true, a, b});
+  };
+  const bool wrote = w.plain_write.thread != kNone, read = w.plain_read.thread != kNone,
+             atomic = w.atomic.thread != kNone;
+  const Party my_write = mine(w.plain_write, true, false),
+              my_read = mine(w.plain_read, false, false), my_atomic = mine(w.atomic, true, true);
+  // Another block's plain write conflicts with anything; its atomic with plain accesses; its
+  // plain read with writes, atomic or not.
+  if (other(g.write))
+    report(theirs(g.write, true, false), wrote ? my_write : read ? my_read : my_atomic);
+  for (const GlobalRep& a : g.atomic) {
+    if (other(a) && (wrote || read)) report(theirs(a, true, true), wrote ? my_write : my_read);
+  }
+  for (const GlobalRep& r : g.read) {
+    if (other(r) && (wrote || atomic))
+      report(theirs(r, false, false), wrote ? my_write : my_atomic);
+  }
+  if (wrote && g.write.block == kNoBlock)
+    g.write = GlobalRep{w.plain_write.pc, block, w.plain_write.thread};
+  auto remember = [block](GlobalRep(&slots)[2], const Rep& r) {
+    if (slots[0].block == kNoBlock) {
+      slots[0] = GlobalRep{r.pc, block, r.thread};
+    } else if (slots[0].block != block && slots[1].block == kNoBlock) {
+      slots[1] = GlobalRep{r.pc, block, r.thread};
+    }
+  };
+  if (read) remember(g.read, w.plain_read);
+  if (atomic) remember(g.atomic, w.atomic);
+}
+
+void Launch::add(const RawHazard& h) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  hazards_.push_back(h);
+}
+
+void Launch::add(const RawSync& s) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  syncs_.push_back(s);
+}
+
+}  // namespace xent::simt::check
