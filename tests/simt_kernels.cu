@@ -11,4 +11,12 @@ void launch_axpy_for_nvcc(int n, float a, const float* x, float* y, cudaStream_t
   xent::launch(tree_sum, 2, 64, 64 * sizeof(float), stream)(x, static_cast<short>(n), y);
 }
 
+// The checker's template kernels exist for nvcc only once instantiated.
+void launch_check_templates_for_nvcc(const float* x, float* y, cudaStream_t stream) {
+  xent::launch(simt_check::shift_right<false>, 1, 256, 0, stream)(x, y);
+  xent::launch(simt_check::shift_right<true>, 1, 256, 0, stream)(x, y);
+  xent::launch(simt_check::warp_swap<false>, 1, 64, 0, stream)(y);
+  xent::launch(simt_check::warp_swap<true>, 1, 64, 0, stream)(y);
+}
+
 }  // namespace simt_test

@@ -2,6 +2,8 @@
 // of warp operations, and the cross-block comparison of a launch (host/simt/check.h).
 #include "check.h"
 
+#include <sys/mman.h>
+
 #include <algorithm>
 #include <cstring>
 
@@ -11,7 +13,7 @@ namespace xent::simt::check {
 
 template <typename V>
 void WordTable<V>::clear() {
-  used_ = 0;
+  live_.clear();
   if (++gen_ != 0) return;
   // The stamp wrapped: every slot must read as empty again.
   for (Slot& s : slots_) s.gen = 0;
@@ -20,7 +22,7 @@ void WordTable<V>::clear() {
 
 template <typename V>
 V& WordTable<V>::at(uintptr_t word, bool* fresh) {
-  if (2 * (used_ + 1) > slots_.size()) grow();
+  if (2 * (live_.size() + 1) > slots_.size()) grow();
   const size_t mask = slots_.size() - 1;
   for (size_t i = hash(word, mask);; i = (i + 1) & mask) {
     Slot& s = slots_[i];
@@ -31,8 +33,8 @@ V& WordTable<V>::at(uintptr_t word, bool* fresh) {
     if (s.gen != gen_) {
       s.gen = gen_;
       s.word = word;
-      s.value = V{};
-      ++used_;
+      s.value = V();
+      live_.push_back(static_cast<uint32_t>(i));
       *fresh = true;
       return s.value;
     }
@@ -44,16 +46,16 @@ void WordTable<V>::grow() {
   std::vector<Slot> old(slots_.size() * 2);
   old.swap(slots_);
   const size_t mask = slots_.size() - 1;
-  for (Slot& s : old) {
-    if (s.gen != gen_) continue;
+  for (uint32_t& index : live_) {
+    const Slot& s = old[index];
     size_t i = hash(s.word, mask);
     while (slots_[i].gen == gen_) i = (i + 1) & mask;
     slots_[i] = s;
+    index = static_cast<uint32_t>(i);
   }
 }
 
 template class WordTable<BlockWord>;
-template class WordTable<GlobalWord>;
 
 // ---- one block -------------------------------------------------------------------------------
 
@@ -110,37 +112,40 @@ void Block::hazard(uintptr_t word, const Access& earlier, bool earlier_write, co
   if (w.reported) return;  // once per word and block; the launch keeps it once per address
   w.reported = true;
   const uintptr_t address = word * 4;
-  launch_->add(RawHazard{address, launch_->is_global(address),
-                         Party{block_, earlier.thread, earlier.pc, earlier_write, earlier.atomic},
-                         Party{block_, now.thread, now.pc, now_write, now.atomic}});
+  launch_->add(RawHazard{
+      address, launch_->is_global(address),
+      Party{block_, earlier.thread, code_address(earlier.pc), earlier_write, earlier.atomic},
+      Party{block_, now.thread, code_address(now.pc), now_write, now.atomic}});
 }
 
 void Block::access(uintptr_t address, size_t size, bool write, bool atomic, uintptr_t pc) {
   if (address - stack_ < stack_bytes_ || size == 0) return;  // the thread's own stack
   const uint32_t clock = clocks_[size_t{thread_} * 32 + thread_ % 32];
+  const uint32_t code = code_offset(pc);
   const uintptr_t last = (address + size - 1) / 4;
   for (uintptr_t word = address / 4; word <= last; ++word) {
     const uintptr_t lo = std::max(address, word * 4), hi = std::min(address + size, word * 4 + 4);
     const auto bytes = static_cast<uint8_t>(((1u << (hi - lo)) - 1) << (lo - word * 4));
     bool fresh = false;
     BlockWord& w = words_.at(word, &fresh);
-    const Access now{pc, thread_, clock, epoch_, bytes, atomic};
+    const Access now{code, static_cast<uint16_t>(thread_), bytes, atomic, clock, epoch_};
     auto conflicts = [&](const Access& a) {
-      return a.thread != kNone && (a.bytes & bytes) && !(a.atomic && atomic) && !ordered(a);
+      return a.thread != kNoThread && (a.bytes & bytes) && !(a.atomic && atomic) && !ordered(a);
     };
     Rep& rep = atomic ? w.atomic : write ? w.plain_write : w.plain_read;
-    if (rep.thread == kNone) rep = Rep{pc, thread_};
+    if (rep.thread == kNoThread) rep = Rep{code, static_cast<uint16_t>(thread_)};
     if (conflicts(w.write)) hazard(word, w.write, true, now, write, w);
     if (write) {
       for (Access& r : w.read) {
         if (conflicts(r)) hazard(word, r, false, now, true, w);
-        r.thread = kNone;
+        r.thread = kNoThread;
       }
       w.write = now;
     } else {
       // Keep the first reader of the interval and the latest other one.
       const Access& r0 = w.read[0];
-      const bool replace_first = r0.thread == kNone || r0.thread == thread_ || r0.epoch < epoch_;
+      const bool replace_first =
+          r0.thread == kNoThread || r0.thread == thread_ || r0.epoch < epoch_;
       w.read[replace_first ? 0 : 1] = now;
     }
   }
@@ -148,27 +153,50 @@ void Block::access(uintptr_t address, size_t size, bool write, bool atomic, uint
 
 // ---- one launch ------------------------------------------------------------------------------
 
-Launch::Launch(const LaunchParams& params) : params_(params), device_(detail::device_ranges()) {}
+Launch::Launch(const LaunchParams& params) : params_(params) {
+  for (const auto& [begin, end] : detail::device_ranges())
+    device_.push_back(Allocation{begin, end});
+}
 
-bool Launch::is_global(uintptr_t address) const {
-  auto it =
-      std::upper_bound(device_.begin(), device_.end(), std::make_pair(address, ~uintptr_t{0}));
-  return it != device_.begin() && address < std::prev(it)->second;
+Launch::~Launch() {
+  for (Allocation& a : device_) {
+    if (a.words) munmap(a.words, a.bytes);
+  }
+}
+
+Allocation* Launch::find(uintptr_t address) {
+  auto it = std::upper_bound(device_.begin(), device_.end(), address,
+                             [](uintptr_t a, const Allocation& r) { return a < r.begin; });
+  if (it == device_.begin() || address >= std::prev(it)->end) return nullptr;
+  return &*std::prev(it);
 }
 
 void Launch::merge_block(uint64_t block, WordTable<BlockWord>& words) {
   std::lock_guard<std::mutex> lock(mutex_);
+  Allocation* last = nullptr;  // consecutive words mostly share one
   words.for_each([&](uintptr_t word, const BlockWord& w) {
-    if (is_global(word * 4)) merge_word(block, word, w);
+    const uintptr_t address = word * 4;
+    if (!last || address < last->begin || address >= last->end) {
+      last = find(address);
+      if (!last) return;  // shared memory
+    }
+    Allocation& a = *last;
+    if (!a.words) {
+      // Zero pages read as "no access": every field of an empty GlobalWord is zero.
+      a.bytes = (a.end - a.begin + 3) / 4 * sizeof(GlobalWord);
+      void* p = mmap(nullptr, a.bytes, PROT_READ | PROT_WRITE,
+                     MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+      if (p == MAP_FAILED) detail::die("the race checker cannot map its shadow memory");
+      a.words = static_cast<GlobalWord*>(p);
+    }
+    merge_word(block, word, a.words[word - a.begin / 4], w);
   });
 }
 
-void Launch::merge_word(uint64_t block, uintptr_t word, const BlockWord& w) {
-  bool fresh = false;
-  GlobalWord& g = words_.at(word, &fresh);
-  auto other = [block](const GlobalRep& r) { return r.block != kNoBlock && r.block != block; };
+void Launch::merge_word(uint64_t block, uintptr_t word, GlobalWord& g, const BlockWord& w) {
+  auto other = [block](const GlobalRep& r) { return r.pc != 0 && r.block != block; };
   auto mine = [block](const Rep& r, bool write, bool atomic) {
-    return Party{block, r.thread, r.pc, write, atomic};
+    return Party{block, r.thread, code_address(r.pc), write, atomic};
   };
   auto theirs = [](const GlobalRep& r, bool write, bool atomic) {
     return Party{r.block, r.thread, r.pc, write, atomic};
@@ -178,8 +206,8 @@ void Launch::merge_word(uint64_t block, uintptr_t word, const BlockWord& w) {
     g.reported = true;
     hazards_.push_back(RawHazard{word * 4, true, a, b});
   };
-  const bool wrote = w.plain_write.thread != kNone, read = w.plain_read.thread != kNone,
-             atomic = w.atomic.thread != kNone;
+  const bool wrote = w.plain_write.thread != kNoThread, read = w.plain_read.thread != kNoThread,
+             atomic = w.atomic.thread != kNoThread;
   const Party my_write = mine(w.plain_write, true, false),
               my_read = mine(w.plain_read, false, false), my_atomic = mine(w.atomic, true, true);
   // Another block's plain write conflicts with anything; its atomic with plain accesses; its
@@ -193,13 +221,13 @@ void Launch::merge_word(uint64_t block, uintptr_t word, const BlockWord& w) {
     if (other(r) && (wrote || atomic))
       report(theirs(r, false, false), wrote ? my_write : my_atomic);
   }
-  if (wrote && g.write.block == kNoBlock)
-    g.write = GlobalRep{w.plain_write.pc, block, w.plain_write.thread};
+  if (wrote && g.write.pc == 0)
+    g.write = GlobalRep{code_address(w.plain_write.pc), block, w.plain_write.thread};
   auto remember = [block](GlobalRep(&slots)[2], const Rep& r) {
-    if (slots[0].block == kNoBlock) {
-      slots[0] = GlobalRep{r.pc, block, r.thread};
-    } else if (slots[0].block != block && slots[1].block == kNoBlock) {
-      slots[1] = GlobalRep{r.pc, block, r.thread};
+    if (slots[0].pc == 0) {
+      slots[0] = GlobalRep{code_address(r.pc), block, r.thread};
+    } else if (slots[0].block != block && slots[1].pc == 0) {
+      slots[1] = GlobalRep{code_address(r.pc), block, r.thread};
     }
   };
   if (read) remember(g.read, w.plain_read);

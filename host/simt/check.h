@@ -56,8 +56,7 @@ class WordTable {
   V& at(uintptr_t word, bool* fresh);
   template <typename F>
   void for_each(F f) {
-    for (Slot& s : slots_)
-      if (s.gen == gen_) f(s.word, s.value);
+    for (uint32_t i : live_) f(slots_[i].word, slots_[i].value);
   }
 
  private:
@@ -72,23 +71,35 @@ class WordTable {
   }
   void grow();
   std::vector<Slot> slots_;
+  std::vector<uint32_t> live_;  // the slots in use, so that visiting them skips the empty ones
   uint32_t gen_ = 1;
-  size_t used_ = 0;
 };
+
+// The shadow is memory-bound, so it keeps code addresses as 32-bit offsets into the executable
+// (instrumented code is linked into it statically) and threads as 16 bits (at most 1024).
+extern "C" char __executable_start[];  // GNU ld: where the executable's image begins
+inline uint32_t code_offset(uintptr_t pc) {
+  const uintptr_t d = pc - reinterpret_cast<uintptr_t>(__executable_start);
+  return d < kNone ? static_cast<uint32_t>(d) : kNone;
+}
+inline uintptr_t code_address(uint32_t offset) {
+  return offset == kNone ? 0 : reinterpret_cast<uintptr_t>(__executable_start) + offset;
+}
+constexpr uint16_t kNoThread = 0xffff;
 
 // One access as the shadow of a word keeps it.
 struct Access {
-  uintptr_t pc = 0;
-  uint32_t thread = kNone;
+  uint32_t pc = kNone;  // code_offset
+  uint16_t thread = kNoThread;
+  uint8_t bytes = 0;  // which of the word's four bytes
+  bool atomic = false;
   uint32_t clock = 0;  // the thread's own warp clock when it accessed
   uint32_t epoch = 0;  // the block's barrier count when it accessed
-  uint8_t bytes = 0;   // which of the word's four bytes
-  bool atomic = false;
 };
 
 struct Rep {
-  uintptr_t pc = 0;
-  uint32_t thread = kNone;
+  uint32_t pc = kNone;  // code_offset
+  uint16_t thread = kNoThread;
 };
 
 struct BlockWord {
@@ -98,10 +109,11 @@ struct BlockWord {
   bool reported = false;
 };
 
+// All zero when empty (pc 0): the shadow of global memory starts as zero pages.
 struct GlobalRep {
   uintptr_t pc = 0;
-  uint64_t block = kNoBlock;
-  uint32_t thread = kNone;
+  uint64_t block = 0;
+  uint32_t thread = 0;
 };
 
 struct GlobalWord {
@@ -109,12 +121,23 @@ struct GlobalWord {
   bool reported = false;
 };
 
+// A shadow word for every word of one device allocation, for one launch: mapped on first use,
+// zero pages until touched, so that it costs memory for what the launch touched only.
+struct Allocation {
+  uintptr_t begin, end;
+  GlobalWord* words = nullptr;
+  size_t bytes = 0;
+};
+
 // One checked launch: the device allocations it may touch, the words every finished block
 // touched in them, and what was found.
 class Launch {
  public:
   explicit Launch(const LaunchParams& params);
-  bool is_global(uintptr_t address) const;
+  ~Launch();
+  Launch(const Launch&) = delete;
+  Launch& operator=(const Launch&) = delete;
+  bool is_global(uintptr_t address) { return find(address) != nullptr; }
   void merge_block(uint64_t block, WordTable<BlockWord>& words);
   void add(const RawHazard& h);
   void add(const RawSync& s);
@@ -122,11 +145,11 @@ class Launch {
   void finish();
 
  private:
-  void merge_word(uint64_t block, uintptr_t word, const BlockWord& w);
+  Allocation* find(uintptr_t address);
+  void merge_word(uint64_t block, uintptr_t word, GlobalWord& g, const BlockWord& w);
   const LaunchParams& params_;
-  std::vector<std::pair<uintptr_t, uintptr_t>> device_;  // [begin, end), sorted
+  std::vector<Allocation> device_;  // sorted by address
   std::mutex mutex_;
-  WordTable<GlobalWord> words_;
   std::vector<RawHazard> hazards_;
   std::vector<RawSync> syncs_;
 };
@@ -165,6 +188,12 @@ inline thread_local Block* tls_block = nullptr;
 
 // Whether launches are checked now (XENT_SIMT_CHECK, set_checking, a capture).
 bool enabled();
+// Whether to check this launch: while a test holds a capture or XENT_SIMT_CHECK=all, every
+// launch; else the first kSampledLaunches of each kernel and configuration. Tests and training
+// loops repeat the same launches on other data or under other schedules, which finds little
+// that the first ones did not, at the checker's full cost (README: the checker's cost).
+constexpr int kSampledLaunches = 2;
+bool wanted(const LaunchParams& params);
 // Called by the hooks when instrumented code starts: memory accesses will be seen.
 void note_instrumented();
 

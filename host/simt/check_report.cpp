@@ -26,11 +26,14 @@ struct Capture {
 };
 
 [[noreturn]] void die_env(const std::string& v) {
-  detail::die(format("XENT_SIMT_CHECK=%s: expected 0 or 1", v.c_str()));
+  detail::die(format("XENT_SIMT_CHECK=%s: expected 0, 1 or all", v.c_str()));
 }
 
 struct State {
   std::atomic<bool> enabled{false};
+  bool every_launch = false;  // XENT_SIMT_CHECK=all
+  // Launches checked so far per kernel and configuration (kernel, grid, block, shared bytes).
+  std::map<std::tuple<const void*, uint64_t, uint64_t, size_t>, int> launches;
   std::atomic<bool> instrumented{false};
   std::mutex mutex;
   Capture* capture = nullptr;
@@ -41,8 +44,9 @@ State& state() {
     auto* out = new State;  // never destroyed: launches may run during static destruction
     if (const char* env = std::getenv("XENT_SIMT_CHECK")) {
       const std::string v = env;
-      if (v != "0" && v != "1") die_env(v);
-      out->enabled = v == "1";
+      if (v != "0" && v != "1" && v != "all") die_env(v);
+      out->enabled = v != "0";
+      out->every_launch = v == "all";
     }
     return out;
   }();
@@ -139,6 +143,15 @@ bool enabled() {
 }
 
 void note_instrumented() { state().instrumented = true; }
+
+bool wanted(const LaunchParams& p) {
+  State& s = state();
+  if (!s.enabled.load(std::memory_order_relaxed)) return false;
+  std::lock_guard<std::mutex> lock(s.mutex);
+  if (s.every_launch || s.capture) return true;
+  auto pack = [](dim3 d) { return uint64_t{d.x} | uint64_t{d.y} << 21 | uint64_t{d.z} << 42; };
+  return s.launches[{p.kernel, pack(p.grid), pack(p.block), p.shared_bytes}]++ < kSampledLaunches;
+}
 
 void Launch::finish() {
   if (hazards_.empty() && syncs_.empty()) return;

@@ -909,7 +909,7 @@ void run_grid(const LaunchParams& params, const std::function<void()>& body) {
   Settings& s = settings();
   Pool* pool = nullptr;
   std::unique_ptr<check::Launch> checker;
-  if (check::enabled()) checker = std::make_unique<check::Launch>(params);
+  if (check::wanted(params)) checker = std::make_unique<check::Launch>(params);
   GridInfo grid{&params, &body, {}, checker.get()};
   {
     std::lock_guard<std::mutex> lock(s.mutex);
