@@ -29,11 +29,14 @@ struct Capture {
   detail::die(format("XENT_SIMT_CHECK=%s: expected 0, 1 or all", v.c_str()));
 }
 
+// A kernel, its grid and block dimensions and its dynamic shared bytes.
+using Configuration =
+    std::tuple<const void*, unsigned, unsigned, unsigned, unsigned, unsigned, unsigned, size_t>;
+
 struct State {
   std::atomic<bool> enabled{false};
-  bool every_launch = false;  // XENT_SIMT_CHECK=all
-  // Launches checked so far per kernel and configuration (kernel, grid, block, shared bytes).
-  std::map<std::tuple<const void*, uint64_t, uint64_t, size_t>, int> launches;
+  bool every_launch = false;              // XENT_SIMT_CHECK=all
+  std::map<Configuration, int> launches;  // checked so far
   std::atomic<bool> instrumented{false};
   std::mutex mutex;
   Capture* capture = nullptr;
@@ -149,8 +152,9 @@ bool wanted(const LaunchParams& p) {
   if (!s.enabled.load(std::memory_order_relaxed)) return false;
   std::lock_guard<std::mutex> lock(s.mutex);
   if (s.every_launch || s.capture) return true;
-  auto pack = [](dim3 d) { return uint64_t{d.x} | uint64_t{d.y} << 21 | uint64_t{d.z} << 42; };
-  return s.launches[{p.kernel, pack(p.grid), pack(p.block), p.shared_bytes}]++ < kSampledLaunches;
+  const Configuration c{p.kernel,  p.grid.x,  p.grid.y,  p.grid.z,
+                        p.block.x, p.block.y, p.block.z, p.shared_bytes};
+  return s.launches[c]++ < kSampledLaunches;
 }
 
 void Launch::finish() {
