@@ -89,6 +89,25 @@ TEST(SimtCheck, MissingBarrierThatLockstepMissesIsReported) {
       << first.message;
 }
 
+// Without a capture a finding is printed and the process aborts, so the test fails.
+TEST(SimtCheckDeathTest, AFindingAbortsTheProcessWithBothSites) {
+  XENT_NEED_MEMORY_CHECKS();
+  // Re-run the binary for the dying statement: a fork would copy only this thread of the pool.
+  GTEST_FLAG_SET(death_test_style, "threadsafe");
+  const std::string sites =
+      "write by block \\(0,0,0\\) thread \\(0,0,0\\) at " + at(simt_check::kShiftWriteLine) +
+      ".*read by block \\(0,0,0\\) thread \\(1,0,0\\) at " + at(simt_check::kShiftReadLine);
+  EXPECT_DEATH(
+      {
+        xent::simt::set_checking(true);
+        Buffer<float> dx(iota(256));
+        Buffer<float> out(std::vector<float>(256));
+        xent::launch(simt_check::shift_right<false>, 1, 256)(dx.get(), out.get());
+      },
+      "shared-memory read-after-write hazard.*shift_right.*" + sites +
+          ".*the checker found 255 problem");
+}
+
 TEST(SimtCheck, TheBarrierMakesItClean) {
   const auto x = iota(256);
   Buffer<float> dx(x), out(std::vector<float>(256));
