@@ -32,9 +32,12 @@ inline void seen(const volatile void* p, size_t size, bool write, bool atomic, v
 
 extern "C" {
 
+// The declarations are GCC's own (its built-in declarations of the ThreadSanitizer interface,
+// which a sanitizer build of this file checks them against).
 void __tsan_init() { xent::simt::check::note_instrumented(); }
+// Emitted unless --param=tsan-instrument-func-entry-exit=0, as CMakeLists.txt passes.
 void __tsan_func_entry(void*) {}
-void __tsan_func_exit() {}
+void __tsan_func_exit(void*) {}
 
 #define XENT_PLAIN(n)                                                                     \
   void __tsan_read##n(void* p) { seen(p, n, false, false, XENT_RET); }                    \
@@ -52,68 +55,53 @@ XENT_PLAIN(8)
 XENT_PLAIN(16)
 #undef XENT_PLAIN
 
-void __tsan_read_range(void* p, unsigned long size) { seen(p, size, false, false, XENT_RET); }
-void __tsan_write_range(void* p, unsigned long size) { seen(p, size, true, false, XENT_RET); }
-void __tsan_vptr_read(void**) {}
-void __tsan_vptr_update(void**, void*) {}
+void __tsan_read_range(void* p, long size) {
+  seen(p, static_cast<size_t>(size), false, false, XENT_RET);
+}
+void __tsan_write_range(void* p, long size) {
+  seen(p, static_cast<size_t>(size), true, false, XENT_RET);
+}
+void __tsan_vptr_update(void*, void*) {}
 
 void __tsan_atomic_thread_fence(int) { __atomic_thread_fence(__ATOMIC_SEQ_CST); }
 void __tsan_atomic_signal_fence(int) { __atomic_signal_fence(__ATOMIC_SEQ_CST); }
 
-#define XENT_ATOMIC(bits, T)                                                                \
-  T __tsan_atomic##bits##_load(const volatile T* a, int) {                                  \
-    seen(a, sizeof(T), false, true, XENT_RET);                                              \
-    return __atomic_load_n(a, __ATOMIC_SEQ_CST);                                            \
-  }                                                                                         \
-  void __tsan_atomic##bits##_store(volatile T* a, T v, int) {                               \
-    seen(a, sizeof(T), true, true, XENT_RET);                                               \
-    __atomic_store_n(a, v, __ATOMIC_SEQ_CST);                                               \
-  }                                                                                         \
-  T __tsan_atomic##bits##_exchange(volatile T* a, T v, int) {                               \
-    seen(a, sizeof(T), true, true, XENT_RET);                                               \
-    return __atomic_exchange_n(a, v, __ATOMIC_SEQ_CST);                                     \
-  }                                                                                         \
-  T __tsan_atomic##bits##_fetch_add(volatile T* a, T v, int) {                              \
-    seen(a, sizeof(T), true, true, XENT_RET);                                               \
-    return __atomic_fetch_add(a, v, __ATOMIC_SEQ_CST);                                      \
-  }                                                                                         \
-  T __tsan_atomic##bits##_fetch_sub(volatile T* a, T v, int) {                              \
-    seen(a, sizeof(T), true, true, XENT_RET);                                               \
-    return __atomic_fetch_sub(a, v, __ATOMIC_SEQ_CST);                                      \
-  }                                                                                         \
-  T __tsan_atomic##bits##_fetch_and(volatile T* a, T v, int) {                              \
-    seen(a, sizeof(T), true, true, XENT_RET);                                               \
-    return __atomic_fetch_and(a, v, __ATOMIC_SEQ_CST);                                      \
-  }                                                                                         \
-  T __tsan_atomic##bits##_fetch_or(volatile T* a, T v, int) {                               \
-    seen(a, sizeof(T), true, true, XENT_RET);                                               \
-    return __atomic_fetch_or(a, v, __ATOMIC_SEQ_CST);                                       \
-  }                                                                                         \
-  T __tsan_atomic##bits##_fetch_xor(volatile T* a, T v, int) {                              \
-    seen(a, sizeof(T), true, true, XENT_RET);                                               \
-    return __atomic_fetch_xor(a, v, __ATOMIC_SEQ_CST);                                      \
-  }                                                                                         \
-  T __tsan_atomic##bits##_fetch_nand(volatile T* a, T v, int) {                             \
-    seen(a, sizeof(T), true, true, XENT_RET);                                               \
-    return __atomic_fetch_nand(a, v, __ATOMIC_SEQ_CST);                                     \
-  }                                                                                         \
-  int __tsan_atomic##bits##_compare_exchange_strong(volatile T* a, T* c, T v, int, int) {   \
-    seen(a, sizeof(T), true, true, XENT_RET);                                               \
-    return __atomic_compare_exchange_n(a, c, v, false, __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST); \
-  }                                                                                         \
-  int __tsan_atomic##bits##_compare_exchange_weak(volatile T* a, T* c, T v, int, int) {     \
-    seen(a, sizeof(T), true, true, XENT_RET);                                               \
-    return __atomic_compare_exchange_n(a, c, v, true, __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST);  \
-  }                                                                                         \
-  T __tsan_atomic##bits##_compare_exchange_val(volatile T* a, T c, T v, int, int) {         \
-    seen(a, sizeof(T), true, true, XENT_RET);                                               \
-    __atomic_compare_exchange_n(a, &c, v, false, __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST);       \
-    return c;                                                                               \
+#define XENT_RMW(bits, T, name, builtin)                              \
+  T __tsan_atomic##bits##_##name(volatile void* a, T v, int) {        \
+    seen(a, sizeof(T), true, true, XENT_RET);                         \
+    return builtin(static_cast<volatile T*>(a), v, __ATOMIC_SEQ_CST); \
   }
-XENT_ATOMIC(8, int8_t)
-XENT_ATOMIC(16, int16_t)
-XENT_ATOMIC(32, int32_t)
-XENT_ATOMIC(64, int64_t)
+#define XENT_ATOMIC(bits, T)                                                                      \
+  T __tsan_atomic##bits##_load(const volatile void* a, int) {                                     \
+    seen(a, sizeof(T), false, true, XENT_RET);                                                    \
+    return __atomic_load_n(static_cast<const volatile T*>(a), __ATOMIC_SEQ_CST);                  \
+  }                                                                                               \
+  void __tsan_atomic##bits##_store(volatile void* a, T v, int) {                                  \
+    seen(a, sizeof(T), true, true, XENT_RET);                                                     \
+    __atomic_store_n(static_cast<volatile T*>(a), v, __ATOMIC_SEQ_CST);                           \
+  }                                                                                               \
+  XENT_RMW(bits, T, exchange, __atomic_exchange_n)                                                \
+  XENT_RMW(bits, T, fetch_add, __atomic_fetch_add)                                                \
+  XENT_RMW(bits, T, fetch_sub, __atomic_fetch_sub)                                                \
+  XENT_RMW(bits, T, fetch_and, __atomic_fetch_and)                                                \
+  XENT_RMW(bits, T, fetch_or, __atomic_fetch_or)                                                  \
+  XENT_RMW(bits, T, fetch_xor, __atomic_fetch_xor)                                                \
+  XENT_RMW(bits, T, fetch_nand, __atomic_fetch_nand)                                              \
+  bool __tsan_atomic##bits##_compare_exchange_strong(volatile void* a, void* c, T v, int, int) {  \
+    seen(a, sizeof(T), true, true, XENT_RET);                                                     \
+    return __atomic_compare_exchange_n(static_cast<volatile T*>(a), static_cast<T*>(c), v, false, \
+                                       __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST);                       \
+  }                                                                                               \
+  bool __tsan_atomic##bits##_compare_exchange_weak(volatile void* a, void* c, T v, int, int) {    \
+    seen(a, sizeof(T), true, true, XENT_RET);                                                     \
+    return __atomic_compare_exchange_n(static_cast<volatile T*>(a), static_cast<T*>(c), v, true,  \
+                                       __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST);                       \
+  }
+XENT_ATOMIC(8, unsigned char)
+XENT_ATOMIC(16, unsigned short)
+XENT_ATOMIC(32, unsigned int)
+XENT_ATOMIC(64, unsigned long)
 #undef XENT_ATOMIC
+#undef XENT_RMW
 
 }  // extern "C"
