@@ -11,51 +11,59 @@
 
 namespace xent::simt::check {
 
-template <typename V>
-void WordTable<V>::clear() {
-  live_.clear();
+void BlockShadow::clear() {
+  used_ = 0;
+  for (uintptr_t& key : cached_key_) key = ~uintptr_t{0};
   if (++gen_ != 0) return;
   // The stamp wrapped: every slot must read as empty again.
-  for (Slot& s : slots_) s.gen = 0;
+  for (Slot& slot : slots_) slot.gen = 0;
   gen_ = 1;
 }
 
-template <typename V>
-V& WordTable<V>::at(uintptr_t word, bool* fresh) {
-  if (2 * (live_.size() + 1) > slots_.size()) grow();
+BlockWord& BlockShadow::at(uintptr_t word) {
+  const uintptr_t key = word / 64;
+  const size_t line = key % kCached;
+  if (cached_key_[line] != key) {
+    cached_[line] = find(key);
+    cached_key_[line] = key;
+  }
+  Chunk& c = *cached_[line];
+  const unsigned i = static_cast<unsigned>(word % 64);
+  if (!(c.live >> i & 1u)) {
+    c.live |= uint64_t{1} << i;
+    c.words[i] = BlockWord();
+  }
+  return c.words[i];
+}
+
+BlockShadow::Chunk* BlockShadow::find(uintptr_t key) {
+  if (2 * (used_ + 1) > slots_.size()) grow();
   const size_t mask = slots_.size() - 1;
-  for (size_t i = hash(word, mask);; i = (i + 1) & mask) {
-    Slot& s = slots_[i];
-    if (s.gen == gen_ && s.word == word) {
-      *fresh = false;
-      return s.value;
-    }
-    if (s.gen != gen_) {
-      s.gen = gen_;
-      s.word = word;
-      s.value = V();
-      live_.push_back(static_cast<uint32_t>(i));
-      *fresh = true;
-      return s.value;
-    }
+  for (size_t i = static_cast<size_t>((key * 0x9e3779b97f4a7c15ull) >> 24) & mask;;
+       i = (i + 1) & mask) {
+    Slot& slot = slots_[i];
+    if (slot.gen == gen_ && slot.key == key) return slot.chunk;
+    if (slot.gen == gen_) continue;
+    if (used_ == chunks_.size()) chunks_.push_back(std::make_unique<Chunk>());
+    Chunk* c = chunks_[used_++].get();
+    c->key = key;
+    c->live = 0;
+    slot = Slot{key, gen_, c};
+    return c;
   }
 }
 
-template <typename V>
-void WordTable<V>::grow() {
+void BlockShadow::grow() {
   std::vector<Slot> old(slots_.size() * 2);
   old.swap(slots_);
   const size_t mask = slots_.size() - 1;
-  for (uint32_t& index : live_) {
-    const Slot& s = old[index];
-    size_t i = hash(s.word, mask);
+  for (const Slot& slot : old) {
+    if (slot.gen != gen_) continue;
+    size_t i = static_cast<size_t>((slot.key * 0x9e3779b97f4a7c15ull) >> 24) & mask;
     while (slots_[i].gen == gen_) i = (i + 1) & mask;
-    slots_[i] = s;
-    index = static_cast<uint32_t>(i);
+    slots_[i] = slot;
   }
 }
-
-template class WordTable<BlockWord>;
 
 // ---- one block -------------------------------------------------------------------------------
 
@@ -126,8 +134,7 @@ void Block::access(uintptr_t address, size_t size, bool write, bool atomic, uint
   for (uintptr_t word = address / 4; word <= last; ++word) {
     const uintptr_t lo = std::max(address, word * 4), hi = std::min(address + size, word * 4 + 4);
     const auto bytes = static_cast<uint8_t>(((1u << (hi - lo)) - 1) << (lo - word * 4));
-    bool fresh = false;
-    BlockWord& w = words_.at(word, &fresh);
+    BlockWord& w = words_.at(word);
     const Access now{code, static_cast<uint16_t>(thread_), bytes, atomic, clock, epoch_};
     auto conflicts = [&](const Access& a) {
       return a.thread != kNoThread && (a.bytes & bytes) && !(a.atomic && atomic) && !ordered(a);
@@ -171,7 +178,7 @@ Allocation* Launch::find(uintptr_t address) {
   return &*std::prev(it);
 }
 
-void Launch::merge_block(uint64_t block, WordTable<BlockWord>& words) {
+void Launch::merge_block(uint64_t block, BlockShadow& words) {
   std::lock_guard<std::mutex> lock(mutex_);
   Allocation* last = nullptr;  // consecutive words mostly share one
   words.for_each([&](uintptr_t word, const BlockWord& w) {

@@ -10,6 +10,7 @@
 #pragma once
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <mutex>
 #include <string>
 #include <utility>
@@ -46,35 +47,6 @@ struct RawSync {
   unsigned warp, mask, absent;
 };
 
-// Open addressing over word addresses with generation-stamped slots, so that clearing between
-// blocks costs nothing however many words the last block touched.
-template <typename V>
-class WordTable {
- public:
-  WordTable() { slots_.resize(kInitial); }
-  void clear();
-  V& at(uintptr_t word, bool* fresh);
-  template <typename F>
-  void for_each(F f) {
-    for (uint32_t i : live_) f(slots_[i].word, slots_[i].value);
-  }
-
- private:
-  static constexpr size_t kInitial = 1024;
-  struct Slot {
-    uintptr_t word = 0;
-    uint32_t gen = 0;
-    V value;
-  };
-  static size_t hash(uintptr_t word, size_t mask) {
-    return static_cast<size_t>((word * 0x9e3779b97f4a7c15ull) >> 20) & mask;
-  }
-  void grow();
-  std::vector<Slot> slots_;
-  std::vector<uint32_t> live_;  // the slots in use, so that visiting them skips the empty ones
-  uint32_t gen_ = 1;
-};
-
 // The shadow is memory-bound, so it keeps code addresses as 32-bit offsets into the executable
 // (instrumented code is linked into it statically) and threads as 16 bits (at most 1024).
 extern "C" char __executable_start[];  // GNU ld: where the executable's image begins
@@ -109,6 +81,49 @@ struct BlockWord {
   bool reported = false;
 };
 
+// The words one block touched. Kernels touch words in runs (rows, tiles, a thread's
+// neighbours), so words live in chunks of 64 consecutive ones, found by a hash table over chunk
+// addresses behind a small direct-mapped cache (a kernel streams through a few arrays at once);
+// a block's chunks are reused by the next block, whose first
+// touch of a word starts it afresh (a bit per word), so that clearing costs nothing.
+class BlockShadow {
+ public:
+  BlockShadow() { clear(); }
+  void clear();
+  BlockWord& at(uintptr_t word);
+  template <typename F>
+  void for_each(F f) {
+    for (size_t c = 0; c < used_; ++c) {
+      Chunk& k = *chunks_[c];
+      for (uint64_t bits = k.live; bits; bits &= bits - 1) {
+        const unsigned i = static_cast<unsigned>(__builtin_ctzll(bits));
+        f(k.key * 64 + i, k.words[i]);
+      }
+    }
+  }
+
+ private:
+  struct Chunk {
+    uintptr_t key = 0;  // word address / 64
+    uint64_t live = 0;  // which words this block touched
+    BlockWord words[64];
+  };
+  struct Slot {
+    uintptr_t key = 0;
+    uint32_t gen = 0;
+    Chunk* chunk = nullptr;
+  };
+  Chunk* find(uintptr_t key);
+  void grow();
+  std::vector<std::unique_ptr<Chunk>> chunks_;  // the first used_ belong to the block
+  size_t used_ = 0;
+  std::vector<Slot> slots_ = std::vector<Slot>(256);
+  uint32_t gen_ = 1;
+  static constexpr size_t kCached = 8;
+  uintptr_t cached_key_[kCached];
+  Chunk* cached_[kCached] = {};
+};
+
 // All zero when empty (pc 0): the shadow of global memory starts as zero pages.
 struct GlobalRep {
   uintptr_t pc = 0;
@@ -138,7 +153,7 @@ class Launch {
   Launch(const Launch&) = delete;
   Launch& operator=(const Launch&) = delete;
   bool is_global(uintptr_t address) { return find(address) != nullptr; }
-  void merge_block(uint64_t block, WordTable<BlockWord>& words);
+  void merge_block(uint64_t block, BlockShadow& words);
   void add(const RawHazard& h);
   void add(const RawSync& s);
   // Reports what was found: to a capture when a test holds one, else to stderr, then aborts.
@@ -180,7 +195,7 @@ class Block {
   size_t stack_bytes_ = 0;
   uint32_t epoch_ = 0;
   std::vector<uint32_t> clocks_;  // threads x 32: thread t's view of each lane of its warp
-  WordTable<BlockWord> words_;
+  BlockShadow words_;
 };
 
 // The block whose fiber is running on this OS thread, while its launch is checked.
