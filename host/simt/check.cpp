@@ -201,12 +201,13 @@ void Launch::merge_block(uint64_t block, BlockShadow& words) {
 }
 
 void Launch::merge_word(uint64_t block, uintptr_t word, GlobalWord& g, const BlockWord& w) {
-  auto other = [block](const GlobalRep& r) { return r.pc != 0 && r.block != block; };
+  const auto b32 = static_cast<uint32_t>(block);
+  auto other = [b32](const GlobalRep& r) { return r.pc != 0 && r.block != b32; };
   auto mine = [block](const Rep& r, bool write, bool atomic) {
     return Party{block, r.thread, code_address(r.pc), write, atomic};
   };
   auto theirs = [](const GlobalRep& r, bool write, bool atomic) {
-    return Party{r.block, r.thread, r.pc, write, atomic};
+    return Party{r.block, r.thread, code_address(r.pc), write, atomic};
   };
   auto report = [&](const Party& a, const Party& b) {
     if (g.reported) return;
@@ -228,13 +229,12 @@ void Launch::merge_word(uint64_t block, uintptr_t word, GlobalWord& g, const Blo
     if (other(r) && (wrote || atomic))
       report(theirs(r, false, false), wrote ? my_write : my_atomic);
   }
-  if (wrote && g.write.pc == 0)
-    g.write = GlobalRep{code_address(w.plain_write.pc), block, w.plain_write.thread};
-  auto remember = [block](GlobalRep(&slots)[2], const Rep& r) {
+  if (wrote && g.write.pc == 0) g.write = GlobalRep{w.plain_write.pc, b32, w.plain_write.thread};
+  auto remember = [b32](GlobalRep(&slots)[2], const Rep& r) {
     if (slots[0].pc == 0) {
-      slots[0] = GlobalRep{code_address(r.pc), block, r.thread};
-    } else if (slots[0].block != block && slots[1].pc == 0) {
-      slots[1] = GlobalRep{code_address(r.pc), block, r.thread};
+      slots[0] = GlobalRep{r.pc, b32, r.thread};
+    } else if (slots[0].block != b32 && slots[1].pc == 0) {
+      slots[1] = GlobalRep{r.pc, b32, r.thread};
     }
   };
   if (read) remember(g.read, w.plain_read);

@@ -124,11 +124,12 @@ class BlockShadow {
   Chunk* cached_[kCached] = {};
 };
 
-// All zero when empty (pc 0): the shadow of global memory starts as zero pages.
+// All zero when empty (pc 0, which no code has: the executable starts with its headers), as
+// the shadow of global memory starts as zero pages. Checked launches have fewer than 2^32 blocks.
 struct GlobalRep {
-  uintptr_t pc = 0;
-  uint64_t block = 0;
-  uint32_t thread = 0;
+  uint32_t pc = 0;  // code_offset
+  uint32_t block = 0;
+  uint16_t thread = 0;
 };
 
 struct GlobalWord {

@@ -151,6 +151,8 @@ bool wanted(const LaunchParams& p) {
   State& s = state();
   if (!s.enabled.load(std::memory_order_relaxed)) return false;
   std::lock_guard<std::mutex> lock(s.mutex);
+  const uint64_t blocks = uint64_t{p.grid.x} * p.grid.y * p.grid.z;
+  if (blocks >> 32) return false;  // the global shadow keeps 32-bit block indices
   if (s.every_launch || s.capture) return true;
   const Configuration c{p.kernel,  p.grid.x,  p.grid.y,  p.grid.z,
                         p.block.x, p.block.y, p.block.z, p.shared_bytes};
