@@ -218,7 +218,8 @@ class ScopedSchedule {
 // memory accesses are seen through ThreadSanitizer's compiler instrumentation of the emulated
 // kernels, whose callbacks the emulator implements (host/simt/hooks.cpp); the sanitizer build
 // cannot have them, and there only the synchronisation checks run. XENT_SIMT_CHECK=1 turns it
-// on at start-up (the test suite runs under it); a launch with findings prints them and aborts.
+// on at start-up for the first launches of each kernel configuration, =all for every launch
+// (the test suite runs under =1); a launch with findings prints them and aborts.
 struct Hazard {
   std::string kind;    // read-after-write, write-after-read, write-after-write, or warp-mask
   std::string space;   // shared, global, or warp
