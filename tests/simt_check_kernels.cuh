@@ -59,6 +59,16 @@ __global__ void own_words(const float* x, float* out) {
   out[i] += s[0];
 }
 
+// Benign: every thread writes its own byte, so that words are shared by threads and, with
+// blocks of 3, by blocks; then each reads its own byte back.
+__global__ void own_bytes(unsigned char* out) {
+  const unsigned i = blockIdx.x * blockDim.x + threadIdx.x;
+  __shared__ unsigned char s[64];
+  s[threadIdx.x] = static_cast<unsigned char>(i);
+  out[i] = static_cast<unsigned char>(s[threadIdx.x] + 1);
+  out[i] = static_cast<unsigned char>(out[i] + 1);
+}
+
 // Wrong on purpose: thread 0 of every block writes the same global word.
 constexpr int kEveryBlockWriteLine = __LINE__ + 2;
 __global__ void every_block_writes(float* out) {

@@ -171,6 +171,15 @@ TEST(SimtCheck, ThreadsOnTheirOwnWordsAreNotReported) {
     EXPECT_EQ(h[i], 2.0f * x[i] + 1.0f + 2.0f * x[i / 256 * 256]);
 }
 
+TEST(SimtCheck, BytesOfOneWordWrittenByDifferentThreadsAndBlocks) {
+  Buffer<unsigned char> out(std::vector<unsigned char>(5 * 3));
+  CheckCapture capture;
+  xent::launch(simt_check::own_bytes, 5, 3)(out.get());
+  EXPECT_TRUE(capture.hazards().empty()) << all(capture.hazards());
+  const auto h = out.download();
+  for (size_t i = 0; i < h.size(); ++i) EXPECT_EQ(h[i], i + 2);
+}
+
 TEST(SimtCheck, GlobalWordsWrittenByTwoBlocks) {
   XENT_NEED_MEMORY_CHECKS();
   Buffer<float> out(std::vector<float>(8));

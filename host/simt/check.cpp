@@ -140,7 +140,8 @@ void Block::access(uintptr_t address, size_t size, bool write, bool atomic, uint
       return a.thread != kNoThread && (a.bytes & bytes) && !(a.atomic && atomic) && !ordered(a);
     };
     Rep& rep = atomic ? w.atomic : write ? w.plain_write : w.plain_read;
-    if (rep.thread == kNoThread) rep = Rep{code, static_cast<uint16_t>(thread_)};
+    if (rep.thread == kNoThread) rep = Rep{code, static_cast<uint16_t>(thread_), 0};
+    rep.bytes |= bytes;
     if (conflicts(w.write)) hazard(word, w.write, true, now, write, w);
     if (write) {
       for (Access& r : w.read) {
@@ -202,7 +203,10 @@ void Launch::merge_block(uint64_t block, BlockShadow& words) {
 
 void Launch::merge_word(uint64_t block, uintptr_t word, GlobalWord& g, const BlockWord& w) {
   const auto b32 = static_cast<uint32_t>(block);
-  auto other = [b32](const GlobalRep& r) { return r.pc != 0 && r.block != b32; };
+  // Another block's access, to bytes that this block's access of the kind at hand overlaps.
+  auto other = [b32](const GlobalRep& r, const Rep& m) {
+    return r.pc != 0 && r.block != b32 && (r.bytes & m.bytes);
+  };
   auto mine = [block](const Rep& r, bool write, bool atomic) {
     return Party{block, r.thread, code_address(r.pc), write, atomic};
   };
@@ -214,31 +218,38 @@ void Launch::merge_word(uint64_t block, uintptr_t word, GlobalWord& g, const Blo
     g.reported = true;
     hazards_.push_back(RawHazard{word * 4, true, a, b});
   };
-  const bool wrote = w.plain_write.thread != kNoThread, read = w.plain_read.thread != kNoThread,
-             atomic = w.atomic.thread != kNoThread;
   const Party my_write = mine(w.plain_write, true, false),
               my_read = mine(w.plain_read, false, false), my_atomic = mine(w.atomic, true, true);
+  // A kind of access this block did not make has no bytes, so it clashes with nothing.
+  auto clash = [&](const GlobalRep& r, bool their_write, bool their_atomic, const Rep& m,
+                   const Party& p) {
+    if (other(r, m)) report(theirs(r, their_write, their_atomic), p);
+  };
   // Another block's plain write conflicts with anything; its atomic with plain accesses; its
   // plain read with writes, atomic or not.
-  if (other(g.write))
-    report(theirs(g.write, true, false), wrote ? my_write : read ? my_read : my_atomic);
+  clash(g.write, true, false, w.plain_write, my_write);
+  clash(g.write, true, false, w.plain_read, my_read);
+  clash(g.write, true, false, w.atomic, my_atomic);
   for (const GlobalRep& a : g.atomic) {
-    if (other(a) && (wrote || read)) report(theirs(a, true, true), wrote ? my_write : my_read);
+    clash(a, true, true, w.plain_write, my_write);
+    clash(a, true, true, w.plain_read, my_read);
   }
   for (const GlobalRep& r : g.read) {
-    if (other(r) && (wrote || atomic))
-      report(theirs(r, false, false), wrote ? my_write : my_atomic);
+    clash(r, false, false, w.plain_write, my_write);
+    clash(r, false, false, w.atomic, my_atomic);
   }
-  if (wrote && g.write.pc == 0) g.write = GlobalRep{w.plain_write.pc, b32, w.plain_write.thread};
-  auto remember = [b32](GlobalRep(&slots)[2], const Rep& r) {
+  auto to_global = [b32](const Rep& r) { return GlobalRep{r.pc, b32, r.thread, r.bytes}; };
+  if (w.plain_write.bytes && g.write.pc == 0) g.write = to_global(w.plain_write);
+  auto remember = [&](GlobalRep(&slots)[2], const Rep& r) {
+    if (!r.bytes) return;
     if (slots[0].pc == 0) {
-      slots[0] = GlobalRep{r.pc, b32, r.thread};
+      slots[0] = to_global(r);
     } else if (slots[0].block != b32 && slots[1].pc == 0) {
-      slots[1] = GlobalRep{r.pc, b32, r.thread};
+      slots[1] = to_global(r);
     }
   };
-  if (read) remember(g.read, w.plain_read);
-  if (atomic) remember(g.atomic, w.atomic);
+  remember(g.read, w.plain_read);
+  remember(g.atomic, w.atomic);
 }
 
 void Launch::add(const RawHazard& h) {

@@ -72,6 +72,7 @@ struct Access {
 struct Rep {
   uint32_t pc = kNone;  // code_offset
   uint16_t thread = kNoThread;
+  uint8_t bytes = 0;  // every byte of the word the block accessed this way, not only the first's
 };
 
 struct BlockWord {
@@ -130,6 +131,7 @@ struct GlobalRep {
   uint32_t pc = 0;  // code_offset
   uint32_t block = 0;
   uint16_t thread = 0;
+  uint8_t bytes = 0;  // which of the word's bytes that block accessed this way
 };
 
 struct GlobalWord {
