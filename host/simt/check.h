@@ -12,8 +12,6 @@
 #include <cstdint>
 #include <memory>
 #include <mutex>
-#include <string>
-#include <utility>
 #include <vector>
 
 #include "simt.h"
@@ -23,8 +21,8 @@ namespace xent::simt::check {
 constexpr uint32_t kNone = 0xffffffffu;
 constexpr uint64_t kNoBlock = ~uint64_t{0};
 
-// One side of a hazard: which thread, where in the code (a return address into the kernel, or
-// a switch point's site), and what it did.
+// One side of a hazard: which thread, where in the code (the instrumented access), and what it
+// did.
 struct Party {
   uint64_t block = kNoBlock;
   uint32_t thread = kNone;
@@ -84,9 +82,9 @@ struct BlockWord {
 
 // The words one block touched. Kernels touch words in runs (rows, tiles, a thread's
 // neighbours), so words live in chunks of 64 consecutive ones, found by a hash table over chunk
-// addresses behind a small direct-mapped cache (a kernel streams through a few arrays at once);
-// a block's chunks are reused by the next block, whose first
-// touch of a word starts it afresh (a bit per word), so that clearing costs nothing.
+// addresses behind a small direct-mapped cache (a kernel streams through a few arrays at once).
+// The next block reuses the chunks, and its first touch of a word starts the word afresh (a bit
+// per word), so that clearing costs nothing.
 class BlockShadow {
  public:
   BlockShadow() { clear(); }
