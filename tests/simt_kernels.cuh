@@ -175,8 +175,9 @@ __global__ void atomics(AtomicTotals* totals) {
   atomicAdd(&totals->dsum, 0.5);
   atomicMax(&totals->imax, i);
   atomicMin(&totals->imin, -i);
-  // An increment built from compare-and-swap, retried until it lands.
-  unsigned seen = totals->cas_count;
+  // An increment built from compare-and-swap, retried until it lands. The first guess is 0,
+  // not a plain read of the counter, which would race with the other threads' swaps.
+  unsigned seen = 0;
   for (;;) {
     const unsigned prev = atomicCAS(&totals->cas_count, seen, seen + 1);
     if (prev == seen) break;

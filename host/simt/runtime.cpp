@@ -172,6 +172,22 @@ cudaError_t fill(void* dst, int value, size_t count, cudaStream_t stream) {
 
 }  // namespace
 
+namespace detail {
+
+std::vector<std::pair<uintptr_t, uintptr_t>> device_ranges() {
+  Registry& r = registry();
+  std::lock_guard<std::mutex> lock(r.mutex);
+  std::vector<std::pair<uintptr_t, uintptr_t>> out;
+  out.reserve(r.allocations.size());
+  for (const auto& [p, a] : r.allocations) {
+    const auto begin = reinterpret_cast<uintptr_t>(p);
+    out.emplace_back(begin, begin + a.first);
+  }
+  return out;  // std::map keeps them sorted by address
+}
+
+}  // namespace detail
+
 void launch(const LaunchParams& p, std::function<void()> body) {
   const dim3 g = p.grid, b = p.block;
   const uint64_t threads = uint64_t{b.x} * b.y * b.z;

@@ -20,6 +20,7 @@
 #include <thread>
 #include <vector>
 
+#include "check.h"
 #include "internal.h"
 
 #if defined(__SANITIZE_ADDRESS__)
@@ -306,6 +307,7 @@ struct GridInfo {
   const LaunchParams* params;
   const std::function<void()>* body;
   ScheduleSpec schedule;
+  check::Launch* check;  // null when the launch is not checked
 };
 
 class Worker;
@@ -365,8 +367,10 @@ class Worker {
       ready_.push(i);
     }
 
+    if (grid.check) checker_.begin(grid.check, linear_block, n_);
     for (int i; (i = ready_.pop()) >= 0;) resume(fibers_[static_cast<unsigned>(i)]);
     if (done_ != n_) deadlock();
+    if (grid.check) checker_.end();
     grid_ = nullptr;
   }
 
@@ -387,6 +391,7 @@ class Worker {
     f.state = State::kBlockBarrier;
     if (++barrier_arrived_ == n_) {
       barrier_arrived_ = 0;
+      if (grid_->check) checker_.barrier();
       for (unsigned i = 0; i < n_; ++i) {
         fibers_[i].state = State::kReady;
         fibers_[i].result = barrier_count_;
@@ -487,11 +492,13 @@ class Worker {
   void resume(Fiber& f) {
     current_ = &f;
     tls_thread_idx = f.tid;
+    if (grid_->check) checker_.enter(f.linear, f.stack_bottom, f.stack_size);
     void* fake = nullptr;
     start_switch(&fake, f.stack_bottom, f.stack_size);
     const transfer_t t = jump_fcontext(f.ctx, this);
     finish_switch(fake, nullptr, nullptr);
     f.ctx = t.fctx;
+    if (grid_->check) checker_.leave();
     current_ = nullptr;
   }
 
@@ -535,6 +542,12 @@ class Worker {
     const unsigned live = q.mask & ws.exists & ~ws.exited;
     if (q.arrived != live) return;
     ws.pending.erase(ws.pending.begin() + static_cast<std::ptrdiff_t>(k));
+    if (grid_->check) {
+      // synccheck: a mask must name only lanes that take part; exited lanes are excused from
+      // the wait (as on the device), not from the check.
+      if (q.mask != live) checker_.bad_mask(q.site, q.op, warp, q.mask, q.mask & ~live);
+      checker_.warp_sync(warp, live);
+    }
     deliver(ws, q, live);
     for (unsigned lane = 0; lane < kWarp; ++lane) {
       if (!(live >> lane & 1u)) continue;
@@ -697,6 +710,7 @@ class Worker {
   Site barrier_site_{"?", 0};
   unsigned char* shared_ = nullptr;
   size_t shared_bytes_ = 0;
+  check::Block checker_;
 };
 
 Worker& worker() {
@@ -894,7 +908,9 @@ void run_grid(const LaunchParams& params, const std::function<void()>& body) {
   std::lock_guard<std::mutex> launch_lock(launch_mutex());
   Settings& s = settings();
   Pool* pool = nullptr;
-  GridInfo grid{&params, &body, {}};
+  std::unique_ptr<check::Launch> checker;
+  if (check::wanted(params)) checker = std::make_unique<check::Launch>(params);
+  GridInfo grid{&params, &body, {}, checker.get()};
   {
     std::lock_guard<std::mutex> lock(s.mutex);
     grid.schedule = s.schedule;
@@ -918,6 +934,7 @@ void run_grid(const LaunchParams& params, const std::function<void()>& body) {
   } else {
     pool->run(work, helpers);
   }
+  if (checker) checker->finish();
 }
 
 }  // namespace detail

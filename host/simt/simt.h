@@ -11,6 +11,7 @@
 #include <functional>
 #include <string>
 #include <type_traits>
+#include <vector>
 
 #include "cuda_names.h"
 // The renames above must precede the runtime's declarations.
@@ -209,6 +210,36 @@ class ScopedSchedule {
 
  private:
   ScheduleSpec saved_;
+};
+
+// The race and barrier checker (host/simt/check.h): like compute-sanitizer's racecheck and
+// synccheck, it reports shared- and global-memory hazards that no barrier or warp operation
+// orders, and warp masks that name lanes which do not take part, whatever the schedule. The
+// memory accesses are seen through ThreadSanitizer's compiler instrumentation of the emulated
+// kernels, whose callbacks the emulator implements (host/simt/hooks.cpp); the sanitizer build
+// cannot have them, and there only the synchronisation checks run. XENT_SIMT_CHECK=1 turns it
+// on at start-up for the first launches of each kernel configuration, =all for every launch
+// (the test suite runs under =1); a launch with findings prints them and aborts.
+struct Hazard {
+  std::string kind;    // read-after-write, write-after-read, write-after-write, or warp-mask
+  std::string space;   // shared, global, or warp
+  std::string kernel;  // the kernel's name
+  std::string first_site, second_site;  // file:line of both accesses (both the op for a mask)
+  std::string message;                  // the whole report, as printed
+};
+bool checking();
+void set_checking(bool on);
+bool memory_checks_built();  // whether any instrumented code registered its hooks
+
+// For the checker's own tests: while one is alive, launches are checked and their findings
+// collected here instead of aborting the process. One at a time.
+class CheckCapture {
+ public:
+  CheckCapture();
+  ~CheckCapture();
+  CheckCapture(const CheckCapture&) = delete;
+  CheckCapture& operator=(const CheckCapture&) = delete;
+  std::vector<Hazard> hazards() const;
 };
 
 // OS threads that run blocks (XENT_SIMT_THREADS, default the hardware concurrency). Setting it
