@@ -92,7 +92,8 @@ TEST(ProbeFactorsCli, ImagenetXAnnotationsGiveEveryTargetRepeatAndPart) {
   EXPECT_EQ(j["features"][0]["kept"], 6);
   EXPECT_EQ(j["options"]["repeats"], 2);
   const nlohmann::json& first = j["results"][0];
-  for (const char* key : {"accuracy", "pearson", "precision", "recall", "f1", "roc_auc", "pr_auc"})
+  for (const char* key : {"accuracy", "pearson", "precision", "recall", "f1", "roc_auc", "pr_auc",
+                          "iterations", "converged"})
     EXPECT_TRUE(first.contains(key)) << key;
   EXPECT_TRUE(fs::exists(f.dir / "out" / "results.csv"));
   fs::remove_all(f.dir);

@@ -247,17 +247,22 @@ void run(const Options& o) {
 
   // Everything computed: now the files, each written whole or not at all.
   nlohmann::json results = nlohmann::json::array(), sets_json = nlohmann::json::array();
-  std::string csv = "features,target,repeat,part,rows,converged";
+  std::string csv = "features,target,repeat,part,rows,converged,iterations";
   for (const char* m : binary_metric_names()) csv += std::string(",") + m;
   csv += "\n";
   for (const FactorProbe& p : probes) {
     sets_json.push_back({{"name", p.features}, {"kept", p.kept}, {"dropped", p.dropped}});
     for (const FactorScore& s : p.scores) {
-      nlohmann::json j = {{"features", p.features}, {"target", s.target},
-                          {"repeat", s.repeat},     {"part", s.part},
-                          {"rows", s.rows},         {"converged", s.converged}};
+      nlohmann::json j = {{"features", p.features},
+                          {"target", s.target},
+                          {"repeat", s.repeat},
+                          {"part", s.part},
+                          {"rows", s.rows},
+                          {"converged", s.converged},
+                          {"iterations", s.iterations}};
       csv += p.features + "," + s.target + "," + std::to_string(s.repeat) + "," + s.part + "," +
-             std::to_string(s.rows) + "," + (s.converged ? "true" : "false");
+             std::to_string(s.rows) + "," + (s.converged ? "true" : "false") + "," +
+             std::to_string(s.iterations);
       for (size_t k = 0; k < binary_metric_names().size(); ++k) {
         const double v = binary_metric(s.metrics, static_cast<int>(k));
         j[binary_metric_names()[k]] = value(v);

@@ -175,6 +175,7 @@ FactorProbe probe_factors(Backend& b, const FeatureSet& features, const BinaryTa
     s.rows = static_cast<int64_t>(rows.size());
     s.metrics = binary_metrics(yy, prob);
     s.converged = fits.converged[f] != 0;
+    s.iterations = fits.iterations[f];
     out.scores.push_back(s);
   };
   for (int t = 0; t < T; ++t)

@@ -50,6 +50,7 @@ struct FactorScore {
   int64_t rows = 0;  // rows scored
   BinaryMetrics metrics;
   bool converged = true;  // the fit reached the stopping rule's gradient tolerance
+  int iterations = 0;     // its L-BFGS iterations
 };
 
 struct FactorProbe {
