@@ -12,12 +12,20 @@
 
 #include "cpu/cpu_backend.h"
 #include "cpu/ops.h"
-#include "experiments/dsprites_train.h"
+#include "experiments/dislib_config.h"
+#include "experiments/dislib_train.h"
 #include "run_xent.h"
 #include "xent/error.h"
 
 namespace xent::dsprites {
 namespace {
+
+using dislib::make_split;
+using dislib::probe_factors;
+using dislib::ProbeScores;
+using dislib::Split;
+
+const dislib::Dataset& data() { return dislib::dataset("dsprites"); }
 
 const std::vector<uint8_t>& masks() {
   static const std::vector<uint8_t> m = render_masks();
@@ -170,7 +178,7 @@ TEST(Dsprites, RenderPlacesTheMaskAtThePosition) {
 }
 
 TEST(Dsprites, SplitIsAFixedPartition) {
-  const Split s = make_split(0);
+  const Split s = make_split(kImages, 0);
   ASSERT_EQ(s.train.size(), 589824u);
   ASSERT_EQ(s.val.size(), 73728u);
   ASSERT_EQ(s.test.size(), 73728u);
@@ -178,8 +186,8 @@ TEST(Dsprites, SplitIsAFixedPartition) {
   for (const auto* part : {&s.train, &s.val, &s.test})
     for (int32_t i : *part) ++seen[static_cast<size_t>(i)];
   for (int64_t i = 0; i < kImages; ++i) ASSERT_EQ(seen[static_cast<size_t>(i)], 1) << i;
-  EXPECT_EQ(make_split(0).val, s.val);
-  EXPECT_NE(make_split(1).val, s.val);
+  EXPECT_EQ(make_split(kImages, 0).val, s.val);
+  EXPECT_NE(make_split(kImages, 1).val, s.val);
   // Shuffled, not the identity: the held-out parts span all shapes.
   int shapes[kShapes] = {};
   for (int32_t i : s.test) ++shapes[factors_of(i).shape];
@@ -201,11 +209,11 @@ TEST(Dsprites, TargetsAreZScoredOverAllImages) {
 // Features that are the targets give r = 1; features of noise give |r| of order
 // 1 / sqrt(rows): 5 / sqrt(4096) bounds it with a wide margin.
 TEST(Dsprites, ProbeRecoversLinearFeaturesAndNotNoise) {
-  const Split s = make_split(0);
+  const Split s = make_split(kImages, 0);
   const std::vector<int32_t> fit(s.val.begin(), s.val.begin() + 4096),
       score(s.test.begin(), s.test.begin() + 4096);
-  const ProbeScores exact =
-      probe_factors(fit, score, kTargets, 1000, [](const int32_t* im, int64_t n, float* out) {
+  const ProbeScores exact = probe_factors(
+      data(), fit, score, kTargets, 1000, [](const int32_t* im, int64_t n, float* out) {
         double t[kTargets];
         for (int64_t r = 0; r < n; ++r) {
           probe_targets(im[r], t);
@@ -217,38 +225,40 @@ TEST(Dsprites, ProbeRecoversLinearFeaturesAndNotNoise) {
   std::mt19937 gen(5);
   std::normal_distribution<float> noise;
   const ProbeScores none =
-      probe_factors(fit, score, 8, 1000, [&](const int32_t*, int64_t n, float* out) {
+      probe_factors(data(), fit, score, 8, 1000, [&](const int32_t*, int64_t n, float* out) {
         for (int64_t i = 0; i < n * 8; ++i) out[i] = noise(gen);
       });
   for (double r : none) EXPECT_LT(std::abs(r), 5 / std::sqrt(4096.0));
 }
 
-TEST(Dsprites, BadOptionsNameTheOption) {
-  auto message = [](auto change) {
-    TrainOptions o;
-    change(o);
+TEST(Dsprites, BadKeysNameTheKey) {
+  auto message = [](const std::string& set) {
     try {
-      o.validate();
+      dislib::load_run_config_text("", "", {set});
     } catch (const InputError& e) {
       return std::string(e.what());
     }
     return std::string("no error");
   };
-  EXPECT_NE(message([](TrainOptions& o) { o.batch = 1; }).find("--batch"), std::string::npos);
-  EXPECT_NE(message([](TrainOptions& o) { o.epochs = 0; }).find("--epochs"), std::string::npos);
-  EXPECT_NE(message([](TrainOptions& o) { o.lr = -1; }).find("--lr"), std::string::npos);
-  EXPECT_NE(message([](TrainOptions& o) { o.probe_fit = 80000; }).find("--probe-fit"),
-            std::string::npos);
-  EXPECT_NE(message([](TrainOptions& o) { o.width = 0; }).find("--width"), std::string::npos);
-  EXPECT_EQ(message([](TrainOptions&) {}), "no error");
+  EXPECT_NE(message("train.batch=1").find("train.batch"), std::string::npos);
+  EXPECT_NE(message("train.max_epochs=0").find("train.max_epochs"), std::string::npos);
+  EXPECT_NE(message("train.lr=-1").find("train.lr"), std::string::npos);
+  EXPECT_NE(message("probe.fit=80000").find("probe.fit"), std::string::npos);
+  EXPECT_NE(message("model.width=0").find("model.width"), std::string::npos);
+  EXPECT_NE(message("model.kind=cnn").find("pixels, linear, mlp"), std::string::npos);
+  EXPECT_NE(message("data.name=mnist").find("unknown dataset 'mnist'"), std::string::npos);
+  EXPECT_NE(message("train.stop_acc=1.5").find("train.stop_acc"), std::string::npos);
+  EXPECT_NE(message("train.repeat=3").find("unknown key 'train.repeat'"), std::string::npos);
+  EXPECT_EQ(message("train.repeats=3"), "no error");
 }
 
 TEST(Dsprites, CliErrorsAreOneLine) {
   for (const auto& [args, needle] : std::vector<std::pair<std::string, std::string>>{
-           {"dsprites", "nothing to do"},
-           {"dsprites --train --batch 1 --out /tmp/xent_dsprites_bad", "--batch"},
-           {"dsprites --train --probe-score 0 --out /tmp/xent_dsprites_bad", "--probe-score"},
-           {"dsprites --render /nonexistent/dir/sheet.png", "/nonexistent/dir/sheet.png"}}) {
+           {"dislib --set train.batch=1 --out /tmp/xent_dsprites_bad", "train.batch"},
+           {"dislib --set probe.score=1 --out /tmp/xent_dsprites_bad", "probe.score"},
+           {"dislib --model cnn --out /tmp/xent_dsprites_bad", "model.kind"},
+           {"dislib --resume /nonexistent/run", "/nonexistent/run/config.toml"},
+           {"dislib --render /nonexistent/dir/sheet.png", "/nonexistent/dir/sheet.png"}}) {
     const test::XentResult r = test::run_xent(args);
     EXPECT_EQ(r.code, 2) << args << "\n" << r.err;
     EXPECT_NE(r.err.find(needle), std::string::npos) << args << "\n" << r.err;
@@ -260,7 +270,7 @@ TEST(Dsprites, RenderWritesAPng) {
   const auto path = std::filesystem::temp_directory_path() /
                     ("xent_dsprites_sheet_" + std::to_string(getpid()) + ".png");
   std::filesystem::remove(path);
-  const test::XentResult r = test::run_xent("dsprites -q --render " + path.string());
+  const test::XentResult r = test::run_xent("dislib -q --render " + path.string());
   ASSERT_EQ(r.code, 0) << r.err;
   std::FILE* f = std::fopen(path.c_str(), "rb");
   ASSERT_NE(f, nullptr);
@@ -275,24 +285,22 @@ TEST(Dsprites, RenderWritesAPng) {
 // linearly. The bounds are far from what a broken pipeline gives (acc ~ 1/3, r ~ 0).
 TEST(Dsprites, ShortTrainingLearnsShapeAndTheProbeBeatsChance) {
   CpuBackend cpu;
-  TrainOptions o;
+  dislib::RunConfig o;
   o.batch = 256;
   o.width = 64;
-  o.steps = 40;
-  o.probe_fit = 2048;
-  o.probe_score = 2048;
-  ShapeClassifier model(cpu, o);
-  const std::vector<int32_t> fit(model.split().val.begin(), model.split().val.begin() + 2048);
-  const std::vector<int32_t> score(model.split().test.begin(), model.split().test.begin() + 2048);
-  const EvalResult before = model.evaluate(fit, nullptr);
+  o.repeats = 1;
+  dislib::Classifier model(cpu, o);
+  const Split& split = model.splits()[0];
+  const std::vector<int32_t> fit(split.val.begin(), split.val.begin() + 2048);
+  const std::vector<int32_t> score(split.test.begin(), split.test.begin() + 2048);
+  const dislib::EvalResult before = model.evaluate({fit})[0];
   for (int s = 0; s < 40; ++s) model.step();
-  const EvalResult after = model.evaluate(fit, nullptr);
+  const dislib::EvalResult after = model.evaluate({fit})[0];
   EXPECT_LT(after.loss, before.loss);
   EXPECT_GT(after.acc, 0.5);
   const ProbeScores r =
-      probe_factors(fit, score, o.width, o.batch, [&](const int32_t* im, int64_t n, float* f) {
-        model.evaluate(std::vector<int32_t>(im, im + n), f);
-      });
+      probe_factors(data(), fit, score, o.width, o.batch,
+                    [&](const int32_t* im, int64_t n, float* f) { model.features(0, im, n, f); });
   EXPECT_GT(r[0], 0.3);  // shape
   EXPECT_GT(r[4], 0.5);  // posX
   EXPECT_GT(r[5], 0.5);  // posY

@@ -6,7 +6,7 @@
 #include "cpu/cpu_backend.h"
 #include "cpu/ops.h"
 #include "cuda/cuda_backend.h"
-#include "experiments/dsprites_train.h"
+#include "experiments/dislib_train.h"
 #include "kernels/sprites.h"
 #include "xent/dsprites.h"
 
@@ -68,29 +68,34 @@ TEST(SpritesKernel, LabelsAreOptional) {
 // differences of near-zero gradients into steps of up to lr (1e-3) on those parameters, so the
 // two runs drift apart by about lr per step: 5e-3 on a loss near 1.1 after a few steps holds
 // that with room, and a wrong batch, label or gradient moves it by far more.
+// Two repeats, so that the population's batch layout (repeat r's rows after repeat r - 1's) and
+// the per-repeat losses go through the kernels too.
 TEST(SpritesKernel, ShapeClassifierTrainsLikeOnTheCpuBackend) {
   XENT_REQUIRE_DEVICE();
-  xent::dsprites::TrainOptions o;
+  xent::dislib::RunConfig o;
   o.batch = 64;
   o.width = 16;
   o.layers = 2;
+  o.repeats = 2;
   std::vector<std::vector<float>> losses(2);
-  std::vector<xent::dsprites::EvalResult> evals(2);
+  std::vector<std::vector<xent::dislib::EvalResult>> evals(2);
   xent::CpuBackend cpu;
   xent::cuda::CudaBackend gpu;
   xent::Backend* backends[2] = {&cpu, &gpu};
   for (int b = 0; b < 2; ++b) {
-    xent::dsprites::ShapeClassifier model(*backends[b], o);
+    xent::dislib::Classifier model(*backends[b], o);
     for (int s = 0; s < 4; ++s) {
       model.step();
-      losses[b].push_back(model.last_loss());
+      for (float l : model.last_losses()) losses[b].push_back(l);
     }
-    const std::vector<int32_t> held(model.split().val.begin(), model.split().val.begin() + 100);
-    evals[b] = model.evaluate(held, nullptr);
+    std::vector<std::vector<int32_t>> held;
+    for (const auto& split : model.splits())
+      held.emplace_back(split.val.begin(), split.val.begin() + 100);
+    evals[b] = model.evaluate(held);
   }
   for (size_t s = 0; s < losses[0].size(); ++s)
-    EXPECT_NEAR(losses[1][s], losses[0][s], 5e-3) << "step " << s + 1;
-  EXPECT_NEAR(evals[1].loss, evals[0].loss, 5e-3);
+    EXPECT_NEAR(losses[1][s], losses[0][s], 5e-3) << "step " << s / 2 + 1 << ", repeat " << s % 2;
+  for (size_t r = 0; r < 2; ++r) EXPECT_NEAR(evals[1][r].loss, evals[0][r].loss, 5e-3);
 }
 
 }  // namespace

@@ -9,7 +9,7 @@ void add_train(CLI::App& app);
 void add_probe(CLI::App& app);
 void add_sample(CLI::App& app);
 void add_sweep(CLI::App& app);
-void add_dsprites(CLI::App& app);
+void add_dislib(CLI::App& app);
 void add_probe_factors(CLI::App& app);
 void add_encode(CLI::App& app);
 

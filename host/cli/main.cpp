@@ -18,7 +18,7 @@ int main(int argc, char** argv) {
   xent::cli::add_encode(app);
   xent::cli::add_sample(app);
   xent::cli::add_sweep(app);
-  xent::cli::add_dsprites(app);
+  xent::cli::add_dislib(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {

@@ -40,15 +40,6 @@ const std::array<uint32_t, 256>& crc_table() {
   return table;
 }
 
-uint64_t fnv1a(const std::string& s) {
-  uint64_t h = 0xcbf29ce484222325ull;
-  for (unsigned char ch : s) {
-    h ^= ch;
-    h *= 0x100000001b3ull;
-  }
-  return h;
-}
-
 std::vector<std::string> lines(const std::string& s) {
   std::vector<std::string> out;
   std::istringstream in(s);
@@ -111,6 +102,15 @@ std::string hex(uint64_t v) {
 
 }  // namespace
 
+uint64_t fnv1a(const std::string& s) {
+  uint64_t h = 0xcbf29ce484222325ull;
+  for (unsigned char ch : s) {
+    h ^= ch;
+    h *= 0x100000001b3ull;
+  }
+  return h;
+}
+
 uint32_t crc32(const void* data, size_t bytes, uint32_t crc) {
   const auto& t = crc_table();
   const auto* p = static_cast<const unsigned char*>(data);
@@ -141,41 +141,46 @@ uint64_t config_hash(const Config& c) {
   return fnv1a(differing);
 }
 
-void write_checkpoint(const std::string& path, Trainer& t) {
-  const Config& c = t.config();
-  const int K = c.train.population;
-  const std::vector<StateTensor> state = t.state();
+void write_state_checkpoint(const std::string& path, Backend& b, const StateHeader& h,
+                            const std::vector<StateTensor>& state) {
+  const auto K = static_cast<int64_t>(h.seeds.size());
   uint64_t payload = sizeof(uint32_t);
   for (const auto& s : state)
     payload += sizeof(uint32_t) + s.name.size() + sizeof(uint32_t) + 2 * sizeof(int64_t) +
-               static_cast<uint64_t>(s.size) * K * sizeof(float);
+               static_cast<uint64_t>(s.size) * static_cast<uint64_t>(K) * sizeof(float);
 
   AtomicFile f(path);
   Sink out(f);
   out.bytes(kMagic, sizeof kMagic);
   out.put(kCheckpointVersion);
   out.put(static_cast<uint32_t>(K));
-  out.put(config_shape_hash(c));
-  out.put(config_hash(c));
-  out.put(t.steps_done());
+  out.put(h.shape_hash);
+  out.put(h.config_hash);
+  out.put(h.step);
   out.put(payload);
-  for (int k = 0; k < K; ++k) out.put(t.seed(k));
+  for (const uint64_t seed : h.seeds) out.put(seed);
   out.put(static_cast<uint32_t>(state.size()));
   std::vector<float> host;
-  Backend& b = t.backend();
   for (const auto& s : state) {
     out.put(static_cast<uint32_t>(s.name.size()));
     out.bytes(s.name.data(), s.name.size());
     out.put(uint32_t{2});
-    out.put(int64_t{K});
+    out.put(K);
     out.put(s.size);
-    host.resize(static_cast<size_t>(s.size) * K);
+    host.resize(static_cast<size_t>(s.size * K));
     b.download(host.data(), s.data, host.size() * sizeof(float));
     out.bytes(host.data(), host.size() * sizeof(float));
   }
   const uint32_t crc = out.crc();
   f.write(&crc, sizeof crc);
   f.commit();
+}
+
+void write_checkpoint(const std::string& path, Trainer& t) {
+  const Config& c = t.config();
+  StateHeader h{config_shape_hash(c), config_hash(c), t.steps_done(), {}};
+  for (int k = 0; k < c.train.population; ++k) h.seeds.push_back(t.seed(k));
+  write_state_checkpoint(path, t.backend(), h, t.state());
 }
 
 Checkpoint read_checkpoint(const std::string& path) {
@@ -309,15 +314,15 @@ void check_checkpoint(const Checkpoint& ck, const Config& c, const std::string& 
   if (ck.step < 0) fail("negative step " + std::to_string(ck.step));
 }
 
-void restore_checkpoint(Trainer& t, const Checkpoint& ck, const std::string& path) {
-  check_checkpoint(ck, t.config(), path);
-  const int64_t K = t.config().train.population;
+void restore_state(Backend& b, const Checkpoint& ck, const std::vector<StateTensor>& state,
+                   const std::string& path) {
+  const auto K = static_cast<int64_t>(ck.seeds.size());
   std::map<std::string, const CheckpointTensor*> by_name;
   for (const auto& ct : ck.tensors)
     if (!by_name.emplace(ct.name, &ct).second)
       throw InputError(path + ": tensor '" + ct.name + "' appears twice");
-  // Everything is checked before anything is loaded: a refused checkpoint leaves t as it was.
-  const std::vector<StateTensor> state = t.state();
+  // Everything is checked before anything is loaded: a refused checkpoint leaves the state as
+  // it was.
   std::vector<const CheckpointTensor*> source;
   for (const auto& s : state) {
     const auto it = by_name.find(s.name);
@@ -330,8 +335,12 @@ void restore_checkpoint(Trainer& t, const Checkpoint& ck, const std::string& pat
   if (!by_name.empty())
     throw InputError(path + ": unexpected tensor '" + by_name.begin()->first + "'");
   for (size_t i = 0; i < state.size(); ++i)
-    t.backend().upload(state[i].data, source[i]->data.data(),
-                       source[i]->data.size() * sizeof(float));
+    b.upload(state[i].data, source[i]->data.data(), source[i]->data.size() * sizeof(float));
+}
+
+void restore_checkpoint(Trainer& t, const Checkpoint& ck, const std::string& path) {
+  check_checkpoint(ck, t.config(), path);
+  restore_state(t.backend(), ck, t.state(), path);
   t.set_steps_done(ck.step);
 }
 

@@ -4,14 +4,8 @@
 #include <cmath>
 #include <numbers>
 
-#include "xent/philox.h"
-
 namespace xent::dsprites {
 namespace {
-
-// Philox streams of dSprites' own, apart from every RngPurpose (whose top byte is 1..5).
-constexpr uint64_t kSplitStream = uint64_t{0xD5} << 56;
-constexpr uint64_t kEpochStreams = uint64_t{0xD6} << 56;
 
 struct Point {
   double x, y;
@@ -148,31 +142,6 @@ void probe_targets(int64_t image, double* out) {
   out[3] = (std::sin(a) - sine.mean) / sine.sd;
   out[4] = (position_value(f.pos_x) - pos.mean) / pos.sd;
   out[5] = (position_value(f.pos_y) - pos.mean) / pos.sd;
-}
-
-void shuffle(std::vector<int32_t>& v, uint64_t seed, uint64_t stream) {
-  Philox rng(seed, stream, 0);
-  for (size_t i = v.size(); i-- > 1;) {
-    // uniform_double is in (0, 1]: the top end would pick i + 1.
-    const auto j = static_cast<size_t>(rng.uniform_double() * static_cast<double>(i + 1));
-    std::swap(v[i], v[std::min(j, i)]);
-  }
-}
-
-uint64_t epoch_stream(int64_t epoch) {
-  return kEpochStreams | (static_cast<uint64_t>(epoch) & ((uint64_t{1} << 56) - 1));
-}
-
-Split make_split(uint64_t seed) {
-  std::vector<int32_t> all(static_cast<size_t>(kImages));
-  for (int64_t i = 0; i < kImages; ++i) all[static_cast<size_t>(i)] = static_cast<int32_t>(i);
-  shuffle(all, seed, kSplitStream);
-  const int64_t n_train = kImages * 8 / 10, n_val = kImages / 10;
-  Split s;
-  s.train.assign(all.begin(), all.begin() + n_train);
-  s.val.assign(all.begin() + n_train, all.begin() + n_train + n_val);
-  s.test.assign(all.begin() + n_train + n_val, all.end());
-  return s;
 }
 
 }  // namespace xent::dsprites

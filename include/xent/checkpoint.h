@@ -6,7 +6,9 @@
 #include <string>
 #include <vector>
 
+#include "xent/backend.h"
 #include "xent/config.h"
+#include "xent/trainer.h"
 
 namespace xent {
 
@@ -16,6 +18,9 @@ inline constexpr uint32_t kCheckpointVersion = 1;
 
 // CRC-32 (IEEE 802.3, the polynomial of zlib and PNG); crc chains calls over pieces.
 uint32_t crc32(const void* data, size_t bytes, uint32_t crc = 0);
+
+// FNV-1a 64 of a string.
+uint64_t fnv1a(const std::string& s);
 
 // FNV-1a 64 of the values that fix the shapes of the saved tensors: d, the number of classes,
 // the encoder widths and the population K (computed from shape_keys()).
@@ -39,6 +44,22 @@ struct Checkpoint {
   std::vector<uint64_t> seeds;  // one per replica
   std::vector<CheckpointTensor> tensors;
 };
+
+// What a checkpoint's header records besides its tensors: hashes of what fixes the tensors'
+// shapes and of the config, the step, one seed per replica.
+struct StateHeader {
+  uint64_t shape_hash = 0, config_hash = 0;
+  int64_t step = 0;
+  std::vector<uint64_t> seeds;
+};
+// Writes backend state tensors (each [K][size], K = seeds.size()) to path atomically, in the
+// format below. The one writer of every checkpoint xent makes.
+void write_state_checkpoint(const std::string& path, Backend& b, const StateHeader& h,
+                            const std::vector<StateTensor>& state);
+// Loads ck's tensors into `state`, matched by name; every tensor must be present with the
+// shape [K][size] and none may be left over. Checks everything before it loads anything.
+void restore_state(Backend& b, const Checkpoint& ck, const std::vector<StateTensor>& state,
+                   const std::string& path);
 
 // Writes the trainer's state to path atomically (path + ".tmp", fsync, rename): path holds
 // either the previous checkpoint or this one, never a mix. Throws InputError naming path.

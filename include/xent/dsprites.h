@@ -56,18 +56,6 @@ constexpr int kTargets = 6;
 extern const char* const kTargetNames[kTargets];
 void probe_targets(int64_t image, double* out);
 
-// Fisher-Yates with Philox(seed, stream): the split below and each epoch's batch order.
-void shuffle(std::vector<int32_t>& v, uint64_t seed, uint64_t stream);
-// The stream of epoch e's batch order (the split uses another).
-uint64_t epoch_stream(int64_t epoch);
-
-// A fixed permutation of all image numbers (from `seed`), cut 80 / 10 / 10 into train,
-// validation and test.
-struct Split {
-  std::vector<int32_t> train, val, test;
-};
-Split make_split(uint64_t seed);
-
 // A contact sheet of images as an 8-bit greyscale PNG: `cols` images a row, a one-pixel grey
 // border between them. Throws InputError naming the file when it cannot be written.
 void write_contact_sheet(const std::string& path, const std::vector<uint8_t>& masks,
