@@ -191,23 +191,26 @@ def section_tput(work, out, st):
 
 def section_dsprites(work, out, st):
     ds = read_json(os.path.join(work, "runs", "dsprites", "summary.json"))
-    print("## dSprites, Table 4 row (xent dsprites --train)\n")
+    print("## dSprites, Table 4 row (xent dislib --dataset dsprites --model mlp)\n")
     if not isinstance(ds, dict):
         print("no summary.json (stage %s)" % status(st.get("dsprites", (None, 0))[0]))
         return
     factors = ["shape", "scale", "pos_x", "pos_y"]
-    print("%s, %s steps (%s epochs), %s s training, %s steps/s (steady %s), validation accuracy "
-          "%s\n" % (ds.get("backend", "?"), num(ds.get("steps"), "%d"),
-                    num(ds.get("epochs"), "%.1f"), num(ds.get("train_s"), "%.1f"),
-                    num(ds.get("steps_per_s"), "%.1f"), num(ds.get("steady_steps_per_s"), "%.1f"),
-                    num(ds.get("val_acc"), "%.4f")))
+    reps = ds.get("per_repeat") if isinstance(ds.get("per_repeat"), list) else []
+    accs = [r.get("best_val_acc") for r in reps if isinstance(r, dict)]
+    epochs = [r.get("best_epoch") for r in reps if isinstance(r, dict)]
+    print("%s, %s repeats, %s steps (%s epochs), %s s training, %s steps/s (steady %s); best "
+          "validation accuracy per repeat %s at epochs %s\n" % (
+              ds.get("backend", "?"), num(ds.get("repeats"), "%d"), num(ds.get("steps"), "%d"),
+              num(ds.get("epochs"), "%.1f"), num(ds.get("train_s"), "%.1f"),
+              num(ds.get("steps_per_s"), "%.1f"), num(ds.get("steady_steps_per_s"), "%.1f"),
+              ", ".join(num(a, "%.4f") for a in accs), ", ".join(num(e, "%.0f") for e in epochs)))
+    mean, sd = ds.get("pearson_r_mean"), ds.get("pearson_r_std")
     print("| Pearson r | " + " | ".join(factors) + " |\n|---|---|---|---|---|")
-    for key, label, paper in (("pearson_r_mlp", "MLP", ".94 | .98 | .97 | .97"),
-                              ("pearson_r_pixels", "raw pixels", ".26 | .62 | .92 | .92")):
-        r = ds.get(key)
-        if isinstance(r, dict):
-            print("| %s | %s |" % (label, " | ".join(num(r.get(f), "%.3f") for f in factors)))
-        print("| %s, paper | %s |" % (label, paper))
+    if isinstance(mean, dict) and isinstance(sd, dict):
+        print("| MLP, xent | %s |" % " | ".join(
+            "%s +- %s" % (num(mean.get(f), "%.3f"), num(sd.get(f), "%.3f")) for f in factors))
+    print("| MLP, paper | .94 | .98 | .97 | .97 |")
 
 
 def main():
