@@ -1,0 +1,92 @@
+#!/usr/bin/env python3
+"""The DisLib table from `xent dislib` runs: per dataset and model, Pearson r of the linear probe
+per factor, mean +- std over the repeats, beside the paper's Table 4 values where it has them.
+
+    tools/dislib_report.py RUN_DIR... [--out report.md]
+
+Each RUN_DIR holds a finished run's summary.json (a run without one did not finish and is
+named as such). Only the standard library is needed.
+"""
+import argparse
+import json
+import os
+import sys
+
+# DESIGN.md section 1 (Table 4): dSprites only; the paper has no orientation column.
+PAPER = {("dsprites", "mlp"): {"shape": .94, "scale": .98, "pos_x": .97, "pos_y": .97},
+         ("dsprites", "pixels"): {"shape": .26, "scale": .62, "pos_x": .92, "pos_y": .92}}
+MODELS = ["pixels", "linear", "mlp"]
+
+
+def load(run):
+    path = os.path.join(run, "summary.json")
+    try:
+        with open(path) as f:
+            s = json.load(f)
+    except FileNotFoundError:
+        sys.exit("%s: missing (the run did not finish)" % path)
+    except (OSError, ValueError) as e:
+        sys.exit("%s: cannot read (%s)" % (path, e))
+    for key in ("dataset", "model", "targets", "pearson_r_mean", "pearson_r_std", "per_repeat"):
+        if key not in s:
+            sys.exit("%s: no '%s' (not written by xent dislib?)" % (path, key))
+    s["dir"] = run
+    return s
+
+
+def cell(mean, sd):
+    return "%.3f ± %.3f" % (mean, sd)
+
+
+def table(runs):
+    out = []
+    for dataset in sorted({r["dataset"] for r in runs}):
+        rs = sorted((r for r in runs if r["dataset"] == dataset),
+                    key=lambda r: MODELS.index(r["model"]) if r["model"] in MODELS else 9)
+        targets = rs[0]["targets"]
+        out.append("## %s\n" % dataset)
+        out.append("| model | repeats | " + " | ".join(targets) + " |")
+        out.append("|---|---|" + "---|" * len(targets))
+        for r in rs:
+            out.append("| %s | %d | %s |" % (r["model"], r["repeats"], " | ".join(
+                cell(r["pearson_r_mean"][t], r["pearson_r_std"][t]) for t in targets)))
+            paper = PAPER.get((dataset, r["model"]))
+            if paper:
+                out.append("| %s, paper | | %s |" % (r["model"], " | ".join(
+                    "%.2f" % paper[t] if t in paper else "–" for t in targets)))
+        out.append("")
+        out.append("| model | best epoch per repeat | best validation accuracy (min) | "
+                   "train s | wall s | backend | run |")
+        out.append("|---|---|---|---|---|---|---|")
+        for r in rs:
+            reps = r["per_repeat"]
+            epochs = ", ".join("%g" % round(p["best_epoch"], 2) for p in reps if "best_epoch" in p)
+            accs = [p["best_val_acc"] for p in reps if "best_val_acc" in p]
+            out.append("| %s | %s | %s | %s | %.0f | %s | `%s` |" % (
+                r["model"], epochs or "–", "%.4f" % min(accs) if accs else "–",
+                "%.0f" % r["train_s"] if "train_s" in r else "–", r["wall_s"], r["backend"],
+                r["dir"]))
+        out.append("")
+    out.append("Pearson r between each z-scored factor and its least-squares prediction (no "
+               "intercept) from the representation, fitted on the validation part and scored on "
+               "the test part of each repeat's own split; mean ± sample std (n - 1) over the "
+               "repeats. Each repeat's representation is the one of its best validation "
+               "accuracy; a repeat stops once that passes train.stop_acc.")
+    return "\n".join(out) + "\n"
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("runs", nargs="+", metavar="RUN_DIR")
+    p.add_argument("--out", help="write the markdown here instead of stdout")
+    a = p.parse_args()
+    text = table([load(r) for r in a.runs])
+    if a.out:
+        with open(a.out, "w") as f:
+            f.write(text)
+    else:
+        sys.stdout.write(text)
+
+
+if __name__ == "__main__":
+    main()
