@@ -82,6 +82,15 @@ TEST(Dislib, ConfigRoundTripsThroughItsToml) {
   EXPECT_THROW(load_run_config_text("[modle]\nkind = \"mlp\"\n", "bad.toml", {}), InputError);
 }
 
+// The shipped config is the defaults, written out: loading it changes nothing.
+TEST(Dislib, ShippedConfigIsTheReferenceProtocol) {
+  const RunConfig c = load_run_config(std::string(XENT_CONFIGS_DIR) + "/dislib.toml", {});
+  EXPECT_EQ(to_toml(c), to_toml(RunConfig{}));
+  EXPECT_EQ(c.repeats, 10);
+  EXPECT_EQ(c.max_epochs, 100);
+  EXPECT_DOUBLE_EQ(c.stop_acc, 0.999);
+}
+
 // Each repeat is its own model: repeat 0 of a population of 2 is the run of repeat 0 alone, bit
 // for bit (its own split, seed and batch order; the same launches). Repeat 1 differs.
 TEST(Dislib, RepeatZeroOfAPopulationIsTheSingleRun) {
