@@ -1,15 +1,20 @@
-// The 3D Shapes renderer (views), its colours, the CPU batch op and the probe's targets.
+// The 3D Shapes renderer (views), its colours, the CPU batch op, the probe's targets and the
+// contact sheet.
 #include "xent/shapes3d.h"
 
 #include <gtest/gtest.h>
+#include <stb_image.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <filesystem>
 #include <numbers>
 #include <random>
 
 #include "cpu/ops.h"
+#include "xent/error.h"
 
 namespace xent::shapes3d {
 namespace {
@@ -406,6 +411,31 @@ TEST(Shapes3d, EveryPixelLiesInTheUnitInterval) {
   cpu::render_shapes3d(views().data(), index.data(), nullptr, 1, static_cast<int64_t>(index.size()),
                        serial.data(), nullptr);
   EXPECT_EQ(serial, img);
+}
+
+TEST(Shapes3d, ContactSheetIsAnRgbPng) {
+  const std::filesystem::path dir =
+      std::filesystem::temp_directory_path() / ("xent-shapes3d-" + std::to_string(getpid()));
+  std::filesystem::create_directories(dir);
+  const std::string path = (dir / "sheet.png").string();
+  write_contact_sheet(path);
+  int w = 0, h = 0, c = 0;
+  uint8_t* px = stbi_load(path.c_str(), &w, &h, &c, 0);
+  ASSERT_NE(px, nullptr);
+  EXPECT_EQ(w, 10 * 65 + 1);
+  EXPECT_EQ(h, 7 * 65 + 1);
+  EXPECT_EQ(c, 3);
+  // The first cell's top-left pixel is the wall (hue 0.7, shaded), its bottom-left the floor
+  // (hue 0.5: cyan, no red).
+  const uint8_t* wall = px + (1 * w + 1) * 3;
+  const uint8_t* floor = px + (64 * w + 1) * 3;
+  EXPECT_GT(wall[2], wall[0]);
+  EXPECT_EQ(wall[1], 0);
+  EXPECT_EQ(floor[0], 0);
+  EXPECT_EQ(floor[1], floor[2]);
+  stbi_image_free(px);
+  EXPECT_THROW(write_contact_sheet((dir / "missing" / "sheet.png").string()), InputError);
+  std::filesystem::remove_all(dir);
 }
 
 }  // namespace
