@@ -19,6 +19,7 @@
 #include "xent/dgp.h"
 #include "xent/dsprites.h"
 #include "xent/philox.h"
+#include "xent/shapes3d.h"
 #include "xent/trainer.h"
 
 namespace xent {
@@ -231,6 +232,29 @@ void render_sprites(benchmark::State& st) {
                                            benchmark::Counter::kIsIterationInvariantRate);
 }
 BENCHMARK(render_sprites)
+    ->Apply([](auto* b) { rows(b, {{4096}}); }) -> Unit(benchmark::kMicrosecond);
+
+// A 3D Shapes batch of the DisLib classifier (4096 RGB images of 3 x 64 x 64 floats) from the
+// ray-cast views and an index list; GB/s counts the images written.
+void render_shapes3d(benchmark::State& st) {
+  const int64_t n = st.range(1);
+  const std::vector<uint8_t> views = shapes3d::render_views();
+  std::vector<int32_t> index(static_cast<size_t>(n));
+  for (size_t i = 0; i < index.size(); ++i)
+    index[i] = static_cast<int32_t>((i * 104729) % static_cast<size_t>(shapes3d::kImages));
+  std::vector<float> images(static_cast<size_t>(n) * shapes3d::kValues);
+  std::vector<int32_t> labels(index.size());
+  for (auto _ : st) {
+    backend(st).render_shapes3d(views.data(), index.data(), nullptr, 1, n, images.data(),
+                                labels.data());
+    benchmark::DoNotOptimize(images.data());
+  }
+  st.counters["images/s"] =
+      benchmark::Counter(static_cast<double>(n), benchmark::Counter::kIsIterationInvariantRate);
+  st.counters["GB/s"] = benchmark::Counter(static_cast<double>(images.size() * sizeof(float)) / 1e9,
+                                           benchmark::Counter::kIsIterationInvariantRate);
+}
+BENCHMARK(render_shapes3d)
     ->Apply([](auto* b) { rows(b, {{4096}}); }) -> Unit(benchmark::kMicrosecond);
 
 // Whole training steps (DGP draw, forward, cross-entropy, backward, Adam) of a preset with a

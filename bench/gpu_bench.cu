@@ -36,11 +36,13 @@
 #include "kernels/latents.h"
 #include "kernels/logistic_loss.h"
 #include "kernels/mixing.h"
+#include "kernels/shapes3d.h"
 #include "kernels/softmax_xent.h"
 #include "kernels/sprites.h"
 #include "xent/config.h"
 #include "xent/dsprites.h"
 #include "xent/error.h"
+#include "xent/shapes3d.h"
 #include "xent/trainer.h"
 
 namespace {
@@ -436,6 +438,30 @@ void sprites_section(Context& c) {
                     static_cast<double>(n), "images"});
 }
 
+// A 3D Shapes batch of the DisLib classifier: 4096 RGB images of 3 x 64 x 64 floats coloured
+// from the 480 ray-cast views; bytes count the images written and the views read (8 KiB an
+// image, from L2 after the first touch of each view).
+void shapes3d_section(Context& c) {
+  namespace s3 = xent::shapes3d;
+  const int64_t n = 4096;
+  const std::vector<uint8_t> hv = s3::render_views();
+  std::vector<int32_t> hi(static_cast<size_t>(n));
+  for (size_t i = 0; i < hi.size(); ++i)
+    hi[i] = static_cast<int32_t>((i * 104729) % static_cast<size_t>(s3::kImages));
+  Buffer views(c.stream, (hv.size() + 3) / 4), index(c.stream, hi.size()),
+      labels(c.stream, hi.size()), images(c.stream, static_cast<size_t>(n) * s3::kValues);
+  upload(c.stream, views.get(), hv.data(), hv.size());
+  upload(c.stream, index.get(), hi.data(), hi.size() * 4);
+  c.rows.push_back({"shapes3d", "render_shapes3d (kernels/shapes3d.cu)", dims({n, s3::kValues}),
+                    c.timer.time([&] {
+                      xent::kernels::render_shapes3d(views.as<uint8_t>(), index.as<int32_t>(),
+                                                     nullptr, 1, n, images.get(),
+                                                     labels.as<int32_t>(), c.stream);
+                    }),
+                    static_cast<double>(n) * (4.0 * s3::kValues + s3::kViewBytes + 8), 0,
+                    static_cast<double>(n), "images"});
+}
+
 // One encoder layer's forward (Linear 250 -> 250, BatchNorm, LeakyReLU) at batch 1024: as the
 // backend runs it, and as plain cuBLAS with separate bias, statistics, normalisation and
 // activation kernels.
@@ -586,6 +612,7 @@ int run(const std::string& json_path) {
     elementwise_section(c);
     dgp_section(c);
     sprites_section(c);
+    shapes3d_section(c);
   }
   step_section(rows);
   print(rows);

@@ -17,6 +17,7 @@
 #include "kernels/mixing.h"
 #include "kernels/normalize.h"
 #include "kernels/probe.h"
+#include "kernels/shapes3d.h"
 #include "kernels/softmax_xent.h"
 #include "kernels/sprites.h"
 #include "xent/error.h"
@@ -274,6 +275,12 @@ void CudaBackend::render_sprites(const uint8_t* masks, const int32_t* index,
                                  const int64_t* batches_done, int64_t period, int64_t n,
                                  float* images, int32_t* labels) {
   kernels::render_sprites(masks, index, batches_done, period, n, images, labels, stream_);
+}
+
+void CudaBackend::render_shapes3d(const uint8_t* views, const int32_t* index,
+                                  const int64_t* batches_done, int64_t period, int64_t n,
+                                  float* images, int32_t* labels) {
+  kernels::render_shapes3d(views, index, batches_done, period, n, images, labels, stream_);
 }
 
 void CudaBackend::increment(int64_t* counter) { kernels::increment(counter, stream_); }

@@ -99,6 +99,10 @@ struct AdamParams {
 //   index[first + r], with first = (*batches_done % period) * n, or 0 when batches_done is
 //   null; labels [n] (may be null) its shape. A population renders K * n rows from an index
 //   list laid out to match.
+// render_shapes3d: 3D Shapes images (include/xent/shapes3d.h) from the views buffer
+//   (render_views(): kViewsBytes, 16-byte aligned): images [n][kValues] (channel-major) row r
+//   is image number index[first + r], first as for render_sprites; labels [n] (may be null)
+//   its shape.
 // adam: one Adam step (PyTorch semantics, no weight decay) over n parameters. When `step`
 //   (backend memory) is given, the bias corrections use *step instead of a.step.
 // sample_latents: the DGP for K replicas: params[k], seeds[k], centres [K][clusters][d] (all
@@ -147,6 +151,10 @@ struct AdamParams {
     (const uint8_t* masks, const int32_t* index, const int64_t* batches_done, int64_t period,      \
      int64_t n, float* images, int32_t* labels),                                                   \
     (masks, index, batches_done, period, n, images, labels))                                       \
+  X(void, render_shapes3d,                                                                         \
+    (const uint8_t* views, const int32_t* index, const int64_t* batches_done, int64_t period,      \
+     int64_t n, float* images, int32_t* labels),                                                   \
+    (views, index, batches_done, period, n, images, labels))                                       \
   X(void, adam,                                                                                    \
     (int64_t n, float* param, const float* grad, float* m, float* v, const AdamParams& a,          \
      const int64_t* step),                                                                         \
