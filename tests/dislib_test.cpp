@@ -193,6 +193,27 @@ TEST(Dislib, LinearModelTrainsAndProbes) {
   EXPECT_GT(r[5], 0.5);
 }
 
+// 3D Shapes goes through the same classifier: 4 classes, 12,288 values an image. Training
+// lowers the loss (after 40 steps: the running BatchNorm statistics that evaluation uses need
+// some steps to settle), and the representation carries the floor's hue (a large, uniform
+// region of every image) linearly.
+TEST(Dislib, Shapes3dTrainsAndProbes) {
+  CpuBackend cpu;
+  RunConfig c = small(1);
+  c.dataset = "shapes3d";
+  Classifier m(cpu, c);
+  ASSERT_EQ(m.data().classes, 4);
+  const ProbeImages im = probe_images(c, m.splits()[0]);
+  const EvalResult before = m.evaluate({im.fit})[0];
+  for (int s = 0; s < 40; ++s) m.step();
+  EXPECT_LT(m.evaluate({im.fit})[0].loss, before.loss);
+  const ProbeScores r = probe_factors(
+      m.data(), im.fit, im.score, c.width, c.batch,
+      [&](const int32_t* images, int64_t n, float* f) { m.features(0, images, n, f); });
+  EXPECT_EQ(m.data().targets[0], "floor_hue");
+  EXPECT_GT(r[0], 0.8);
+}
+
 // The pixels baseline trains nothing: no checkpoint or metrics, one row per target in
 // results.csv, and the summary's mean is that row's value.
 TEST(Dislib, PixelsRunProbesTheImages) {

@@ -22,6 +22,7 @@
 #include "xent/dsprites.h"
 #include "xent/error.h"
 #include "xent/run.h"
+#include "xent/shapes3d.h"
 
 namespace xent::cli {
 namespace {
@@ -71,7 +72,7 @@ void render_sheet(const Dataset& d, const std::string& path) {
     case DatasetId::Dsprites:
       return dsprites_sheet(path);
     case DatasetId::Shapes3d:
-      break;
+      return shapes3d::write_contact_sheet(path);
   }
   throw InputError("--render: no contact sheet for " + d.name);
 }
