@@ -2,10 +2,12 @@
 """The DisLib table from `xent dislib` runs: per dataset and model, Pearson r of the linear probe
 per factor, mean +- std over the repeats, beside the paper's Table 4 values where it has them.
 
-    tools/dislib_report.py RUN_DIR... [--out report.md]
+    tools/dislib_report.py RUN_DIR... [--out report.md] [--plot figure.png]
 
 Each RUN_DIR holds a finished run's summary.json (a run without one did not finish and is
-named as such). Only the standard library is needed.
+named as such). The table needs only the standard library; --plot needs matplotlib: one panel
+per dataset, a group of bars per factor (one bar per model, mean +- std over the repeats) and
+the paper's values as black ticks.
 """
 import argparse
 import json
@@ -75,12 +77,50 @@ def table(runs):
     return "\n".join(out) + "\n"
 
 
+def plot(runs, path):
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    datasets = sorted({r["dataset"] for r in runs})
+    fig, axes = plt.subplots(1, len(datasets), figsize=(6.5 * len(datasets), 4), squeeze=False)
+    colours = {"pixels": "#999999", "linear": "#4c72b0", "mlp": "#dd8452"}
+    for ax, dataset in zip(axes[0], datasets):
+        rs = sorted((r for r in runs if r["dataset"] == dataset),
+                    key=lambda r: MODELS.index(r["model"]) if r["model"] in MODELS else 9)
+        targets = rs[0]["targets"]
+        width = 0.8 / len(rs)
+        for i, r in enumerate(rs):
+            xs = [t + (i - (len(rs) - 1) / 2) * width for t in range(len(targets))]
+            ax.bar(xs, [r["pearson_r_mean"][t] for t in targets], width,
+                   yerr=[r["pearson_r_std"][t] for t in targets], capsize=2,
+                   color=colours.get(r["model"]), label="%s (%d repeats)" % (r["model"],
+                                                                             r["repeats"]))
+            paper = PAPER.get((dataset, r["model"]), {})
+            for x, t in zip(xs, targets):
+                if t in paper:
+                    ax.plot([x - width / 2, x + width / 2], [paper[t]] * 2, "k-", lw=2)
+        ax.set_xticks(range(len(targets)))
+        ax.set_xticklabels(targets, rotation=30, ha="right")
+        ax.set_ylim(min(0, min(min(r["pearson_r_mean"].values()) for r in rs)) - 0.05, 1.05)
+        ax.axhline(0, color="k", lw=0.5)
+        ax.set_ylabel("Pearson r (test split)")
+        ax.set_title("%s (black: the paper's Table 4)" % dataset if any(
+            (dataset, r["model"]) in PAPER for r in rs) else dataset)
+        ax.legend(fontsize=8, loc="best")
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+
+
 def main():
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("runs", nargs="+", metavar="RUN_DIR")
     p.add_argument("--out", help="write the markdown here instead of stdout")
+    p.add_argument("--plot", help="also draw the table as a PNG here (needs matplotlib)")
     a = p.parse_args()
-    text = table([load(r) for r in a.runs])
+    runs = [load(r) for r in a.runs]
+    text = table(runs)
+    if a.plot:
+        plot(runs, a.plot)
     if a.out:
         with open(a.out, "w") as f:
             f.write(text)
