@@ -349,9 +349,15 @@ bool ClassifierRun::running() const {
 }
 
 std::string ClassifierRun::describe(const MetricValues& m) const {
-  char buf[128];
-  std::snprintf(buf, sizeof buf, "repeat 0: train loss %.4f  val loss %.4f  val acc %.4f",
-                metric(m, "train_loss"), metric(m, "val_loss"), metric(m, "val_acc"));
+  // Repeat 0's evaluation, and where the population stands (updated by evaluate()).
+  const auto stopped = std::count(stopped_.begin(), stopped_.end(), true);
+  const double worst = *std::min_element(best_acc_.begin(), best_acc_.end());
+  char buf[160];
+  std::snprintf(buf, sizeof buf,
+                "repeat 0: train loss %.4f  val loss %.4f  val acc %.4f; %lld of %d repeats "
+                "stopped, lowest best val acc %.4f",
+                metric(m, "train_loss"), metric(m, "val_loss"), metric(m, "val_acc"),
+                static_cast<long long>(stopped), c_.repeats, worst);
   return buf;
 }
 
