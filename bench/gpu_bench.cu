@@ -36,6 +36,7 @@
 #include "kernels/latents.h"
 #include "kernels/logistic_loss.h"
 #include "kernels/mixing.h"
+#include "kernels/multinomial_loss.h"
 #include "kernels/shapes3d.h"
 #include "kernels/softmax_xent.h"
 #include "kernels/sprites.h"
@@ -366,6 +367,25 @@ void elementwise_section(Context& c) {
                                         loss.as<double>(), c.stream);
          }),
          16.0 * static_cast<double>(n), 0, static_cast<double>(n), "elements"});
+  }
+  // The multinomial probe's loss over 10 softmax fits of 10 classes on 34,000 rows (10 repeats
+  // of one 10-class target). Labels in [0, 1) are class 0 after truncation, a valid index.
+  {
+    const xent::MultinomialShape s{34000, 10, 10};
+    const size_t cells = static_cast<size_t>(s.rows) * s.fits;
+    const size_t n = cells * static_cast<size_t>(s.classes);
+    const size_t blocks =
+        static_cast<size_t>((s.rows + xent::kLogisticBlock - 1) / xent::kLogisticBlock);
+    Buffer z(c.stream, n, -4.0f, 4.0f), y(c.stream, cells, 0.0f, 1.0f),
+        w(c.stream, cells, 0.5f, 1.5f), table(c.stream, 2 * blocks * s.fits),
+        loss(c.stream, 2 * static_cast<size_t>(s.fits));
+    c.rows.push_back({"multinomial", "loss and gradient of 10 fits x 10 classes",
+                      dims({s.rows, s.fits, s.classes}), c.timer.time([&] {
+                        xent::kernels::multinomial_loss(s, z.get(), y.get(), w.get(),
+                                                        table.as<double>(), loss.as<double>(),
+                                                        c.stream);
+                      }),
+                      8.0 * static_cast<double>(n + cells), 0, static_cast<double>(n), "elements"});
   }
   // Adam over a population of 100 base models (about 214k parameters each).
   const int64_t n = 100 * 214000;

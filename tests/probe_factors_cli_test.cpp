@@ -110,6 +110,50 @@ TEST(ProbeFactorsCli, RepeatsZeroWritesTheWeights) {
   fs::remove_all(f.dir);
 }
 
+// A .csv of class labels with a 3-class target: results.json lists every target's classes, the
+// multiclass rows carry no binary-only metric, and --repeats 0 writes one weight file per target.
+TEST(ProbeFactorsCli, MulticlassCsvTargets) {
+  const Files f = write_files("multiclass");
+  const NpyArray x = read_npy(f.features.string());
+  {
+    std::ofstream csv(f.dir / "y.csv");
+    csv << "big,third\n";
+    for (int64_t i = 0; i < x.shape[0]; ++i) {
+      const double a = x.data[static_cast<size_t>(i * x.shape[1])];
+      csv << (a > 0 ? 1 : 0) << "," << (a < -0.5 ? 0 : a < 0.5 ? 1 : 2) << "\n";
+    }
+  }
+  const std::string base = "probe-factors --features feat=" + f.features.string() + " --targets " +
+                           (f.dir / "y.csv").string() + " --force --out ";
+  test::XentResult r = test::run_xent(base + (f.dir / "out").string() + " --repeats 2");
+  ASSERT_EQ(r.code, 0) << r.err;
+  std::ifstream in(f.dir / "out" / "results.json");
+  const nlohmann::json j = nlohmann::json::parse(in);
+  EXPECT_EQ(j["classes"], (nlohmann::json{2, 3}));
+  ASSERT_EQ(j["results"].size(), 2u * 2 * 2);
+  for (const auto& row : j["results"]) {
+    EXPECT_EQ(row["roc_auc"].is_null(), row["target"] == "third") << row.dump();
+    EXPECT_TRUE(row["f1"].is_number()) << row.dump();
+  }
+  r = test::run_xent(base + (f.dir / "out0").string() + " --repeats 0");
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(read_npy((f.dir / "out0" / "feat_third_weights.npy").string()).shape,
+            (std::vector<int64_t>{3, 6}));
+  EXPECT_EQ(read_npy((f.dir / "out0" / "feat_big_weights.npy").string()).shape,
+            (std::vector<int64_t>{1, 6}));
+  {
+    std::ofstream csv(f.dir / "y.csv");
+    csv << "big,third\n";
+    for (int64_t i = 0; i < x.shape[0]; ++i)
+      csv << (i % 2) << "," << (i == 5 ? "2.5" : "1") << "\n";
+  }
+  r = test::run_xent(base + (f.dir / "out1").string());
+  EXPECT_EQ(r.code, 2);
+  EXPECT_NE(r.err.find("expected a class label (an integer >= 0), got 2.5"), std::string::npos)
+      << r.err;
+  fs::remove_all(f.dir);
+}
+
 void expect_refused(const std::string& a, const std::string& needle, const fs::path& dir) {
   const test::XentResult r = test::run_xent(a);
   EXPECT_EQ(r.code, 2) << r.err;

@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <random>
 #include <string>
@@ -70,7 +71,7 @@ TEST(BinaryMetrics, RocAucIsThePairCount) {
 // mean (the positive-mean filter drops it), column 3 is constant.
 struct Data {
   FeatureSet f;
-  BinaryTargets t;
+  FactorTargets t;
 };
 
 Data make_data(int64_t n, uint32_t seed) {
@@ -79,7 +80,7 @@ Data make_data(int64_t n, uint32_t seed) {
   Data d;
   d.f = {"toy", n, 4, {}};
   d.t.names = {"sign", "rare"};
-  d.t.labels.assign(2, std::vector<uint8_t>(static_cast<size_t>(n)));
+  d.t.labels.assign(2, std::vector<int32_t>(static_cast<size_t>(n)));
   for (int64_t i = 0; i < n; ++i) {
     const double a = normal(gen) + 1.0, b = normal(gen) + 1.0;
     d.f.x.insert(d.f.x.end(), {a, b, normal(gen) - 5.0, 2.0});
@@ -176,6 +177,99 @@ TEST(ProbeFactors, BadInputIsRefusedByName) {
   FactorProbeOptions bad;
   bad.test_fraction = 1.0;
   expect_refused(make_data(200, 4), bad, "--test-fraction");
+}
+
+// Multiclass metrics against scikit-learn's definitions, by hand: labels 0 0 1 1 2 2, predicted
+// 0 1 1 1 0 2. Precision per class 1/2, 2/3, 1; recall 1/2, 1, 1/2; F1 1/2, 4/5, 2/3.
+TEST(MulticlassMetrics, MacroAveragesByHand) {
+  const BinaryMetrics m = multiclass_metrics({0, 0, 1, 1, 2, 2}, {0, 1, 1, 1, 0, 2}, 3);
+  EXPECT_DOUBLE_EQ(m.accuracy, 4.0 / 6.0);
+  EXPECT_DOUBLE_EQ(m.precision, (0.5 + 2.0 / 3.0 + 1.0) / 3.0);
+  EXPECT_DOUBLE_EQ(m.recall, (0.5 + 1.0 + 0.5) / 3.0);
+  EXPECT_DOUBLE_EQ(m.f1, (0.5 + 0.8 + 2.0 / 3.0) / 3.0);
+  EXPECT_TRUE(std::isnan(m.pearson) && std::isnan(m.roc_auc) && std::isnan(m.pr_auc));
+  // A class never predicted has precision 0; a class in neither is left out of the average
+  // (class 3 here), as scikit-learn's labels = unique(y_true, y_pred) leaves it.
+  const BinaryMetrics n = multiclass_metrics({0, 1, 2}, {0, 0, 0}, 4);
+  EXPECT_DOUBLE_EQ(n.precision, (1.0 / 3.0) / 3.0);
+  EXPECT_DOUBLE_EQ(n.recall, 1.0 / 3.0);
+  EXPECT_DOUBLE_EQ(n.f1, 0.5 / 3.0);
+  EXPECT_THROW(multiclass_metrics({0, 3}, {0, 0}, 3), InputError);
+}
+
+// A 4-class target decided by the sign pattern of columns 0 and 1 (a linear cut each), and a
+// 3-class one unrelated to the features, next to the binary "sign".
+Data make_multiclass(int64_t n, uint32_t seed) {
+  Data d = make_data(n, seed);
+  d.t.names = {"sign", "quadrant", "noise3"};
+  d.t.labels.resize(3, std::vector<int32_t>(static_cast<size_t>(n)));
+  for (int64_t i = 0; i < n; ++i) {
+    const double a = d.f.x[static_cast<size_t>(i) * 4], b = d.f.x[static_cast<size_t>(i) * 4 + 1];
+    d.t.labels[1][i] = (a > 1.0 ? 1 : 0) + (b > 1.0 ? 2 : 0);
+    d.t.labels[2][i] = static_cast<int32_t>(i % 3);
+  }
+  return d;
+}
+
+TEST(ProbeFactors, MulticlassTargetsFitTheMultinomialAndBalanceEveryClass) {
+  const Data d = make_multiclass(2000, 5);
+  CpuBackend cpu(1);
+  FactorProbeOptions o;
+  o.repeats = 3;
+  const FactorProbe p = probe_factors(cpu, d.f, d.t, o);
+  EXPECT_EQ(p.classes, (std::vector<int>{2, 4, 3}));
+  ASSERT_EQ(p.scores.size(), 3u * 3 * 2);
+  std::vector<int64_t> count(4, 0);
+  for (const int32_t y : d.t.labels[1]) ++count[static_cast<size_t>(y)];
+  // Each class's test share is round(0.3 n_c); each part keeps, of every class, the smallest
+  // class's count in that part.
+  int64_t test_cap = d.f.rows, train_cap = d.f.rows;
+  for (const int64_t c : count) {
+    const int64_t t = static_cast<int64_t>(std::llround(0.3 * static_cast<double>(c)));
+    test_cap = std::min(test_cap, t);
+    train_cap = std::min(train_cap, c - t);
+  }
+  double quadrant = 0, noise = 0;
+  for (size_t k = 0; k < p.scores.size(); ++k) {
+    const FactorScore& s = p.scores[k];
+    EXPECT_EQ(s.target, d.t.names[k / 6]) << "by target, then repeat, then part";
+    EXPECT_TRUE(s.converged) << s.target;
+    if (s.target == "quadrant") {
+      EXPECT_EQ(s.rows, 4 * (s.part == "test" ? test_cap : train_cap)) << s.part;
+      EXPECT_TRUE(std::isnan(s.metrics.roc_auc));
+      if (s.part == "test") quadrant += s.metrics.accuracy / 3;
+    }
+    if (s.target == "noise3" && s.part == "test") noise += s.metrics.f1 / 3;
+  }
+  EXPECT_GT(quadrant, 0.95);
+  EXPECT_NEAR(noise, 1.0 / 3.0, 0.1);  // chance
+  // The binary target's scores are what a run of it alone gives, bit for bit.
+  Data alone = d;
+  alone.t.names = {"sign"};
+  alone.t.labels.resize(1);
+  const FactorProbe q = probe_factors(cpu, alone.f, alone.t, o);
+  for (size_t k = 0; k < q.scores.size(); ++k) {
+    EXPECT_EQ(q.scores[k].metrics.accuracy, p.scores[k].metrics.accuracy);
+    EXPECT_EQ(q.scores[k].metrics.roc_auc, p.scores[k].metrics.roc_auc);
+  }
+  // repeats = 0 keeps k rows of weights per target: 1 + 4 + 3.
+  o.repeats = 0;
+  const FactorProbe r = probe_factors(cpu, d.f, d.t, o);
+  EXPECT_EQ(r.weights.size(), static_cast<size_t>(8 * r.kept));
+  EXPECT_EQ(r.intercepts.size(), 8u);
+}
+
+TEST(ProbeFactors, MulticlassBadInputIsRefusedByName) {
+  const FactorProbeOptions o;
+  Data d = make_multiclass(300, 6);
+  for (int64_t i = 0; i < 300; ++i) d.t.labels[2][i] = i < 3 ? 2 : static_cast<int32_t>(i % 2);
+  // Class 2 has 3 rows: 1 to the test part.
+  expect_refused(d, o,
+                 "target noise3, repeat 0, test part: fewer than 2 rows of class 2 (44 of class 0, "
+                 "45 of class 1, 1 of class 2)");
+  d = make_multiclass(300, 6);
+  d.t.labels[2][7] = -1;
+  expect_refused(d, o, "target noise3: label -1");
 }
 
 }  // namespace

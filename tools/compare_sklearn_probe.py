@@ -4,12 +4,13 @@
 usage: tools/compare_sklearn_probe.py [--xent build/xent] [--out DIR]
 
 Needs numpy and scikit-learn (pip install scikit-learn). For each case below it writes the
-features and 0/1 targets as .npy, runs `xent probe-factors --repeats 0 --feature-filter none`
+features and targets (0/1, or class labels 0 .. K-1 for the multiclass cases) as .npy, runs `xent probe-factors --repeats 0 --feature-filter none`
 (one fit per target on all rows: no split, so both sides fit exactly the same rows), fits
 scikit-learn's LogisticRegression (C = 1, lbfgs, its defaults) on the same standardised
 features, and evaluates scikit-learn's objective,
-    J(w, b) = mean_i log-loss_i + ||w||^2 / (2 C n),
-for both solutions in float64. It prints per case the largest |J_xent - J_sklearn|, the fits
+    J(w, b) = mean_i log-loss_i + ||w||^2 / (2 C n)
+(for K > 2 classes the multinomial one, log-loss_i = logsumexp(z_i) - z_i,y_i with all K rows
+of W), for both solutions in float64. It prints per case the largest |J_xent - J_sklearn|, the fits
 where xent's J is lower, how often the two predict the same label and score the same accuracy,
 and the same accuracy count for scikit-learn at its defaults against scikit-learn converged
 tightly (tol 1e-10): rows within rounding of the decision boundary flip between any two
@@ -36,9 +37,23 @@ def standardise(x):
 
 
 def objective(x, y, w, b, C):
+    """w [p] and b for a binary fit; w [K][p] and b [K] for a multinomial one."""
+    if w.ndim == 2:
+        z = x @ w.T + b
+        m = z.max(1)
+        lse = m + np.log(np.exp(z - m[:, None]).sum(1))
+        loss = lse - z[np.arange(len(y)), y]
+        return loss.mean() + (w * w).sum() / (2 * C * len(y))
     z = x @ w + b
     loss = np.logaddexp(0.0, z) - y * z
     return loss.mean() + w @ w / (2 * C * len(y))
+
+
+def predict(x, w, b):
+    """Labels: z > 0 for a binary fit, the first largest logit for a multinomial one."""
+    if w.ndim == 2:
+        return (x @ w.T + b).argmax(1)
+    return ((x @ w + b) > 0).astype(np.int64)
 
 
 def cases(rng):
@@ -65,6 +80,23 @@ def cases(rng):
     wb = rng.normal(size=(400, 4)) / np.logspace(-3, 3, 400)[:, None]
     out.append(("badly scaled, p = 400", xb,
                 (xb @ wb + rng.logistic(size=(n, 4)) > 0).astype(np.int64)))
+    # Multiclass targets (the multinomial fit): the arg-max of a linear score plus Gumbel noise
+    # (a multinomial logit model), nearly separable, and badly scaled raw columns.
+    for k in (3, 5):
+        xm = rng.normal(size=(n, p)).astype(np.float32)
+        tm = rng.normal(size=(4, p, k))
+        out.append((f"{k} classes", xm,
+                    np.stack([(xm @ tm[t] + rng.gumbel(size=(n, k))).argmax(1)
+                              for t in range(4)], 1)))
+    xm = rng.normal(size=(n, p)).astype(np.float32)
+    tm = rng.normal(size=(2, p, 4))
+    out.append(("4 classes, nearly separable", xm,
+                np.stack([(xm @ tm[t] + 0.05 * rng.normal(size=(n, 4))).argmax(1)
+                          for t in range(2)], 1)))
+    tm = rng.normal(size=(2, 400, 3)) / np.logspace(-3, 3, 400)[None, :, None]
+    out.append(("3 classes, badly scaled, p = 400", xb,
+                np.stack([(xb @ tm[t] + rng.gumbel(size=(n, 3))).argmax(1) for t in range(2)],
+                         1)))
     return out
 
 
@@ -93,8 +125,12 @@ def main():
                         "--feature-filter", "none", "--force", "--device", "cpu"],
                        check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         xent_s = time.perf_counter() - t0
-        w = np.load(d / "xent" / "f_weights.npy")
-        b = np.load(d / "xent" / "f_intercepts.npy")
+        if y.max() > 1:  # multiclass: one weight file per target, [K][p] and [K]
+            w = [np.load(d / "xent" / f"f_target{t}_weights.npy") for t in range(y.shape[1])]
+            b = [np.load(d / "xent" / f"f_target{t}_intercepts.npy") for t in range(y.shape[1])]
+        else:
+            w = np.load(d / "xent" / "f_weights.npy")
+            b = np.load(d / "xent" / "f_intercepts.npy")
         xs = standardise(x)
         diffs, lower, same_pred, same_acc, acc_diff, tight_same = [], 0, [], 0, 0.0, 0
         t0 = time.perf_counter()
@@ -103,14 +139,16 @@ def main():
         tight = [LogisticRegression(C=1.0, tol=1e-10, max_iter=100000).fit(xs, y[:, t])
                  for t in range(y.shape[1])]
         for t, clf in enumerate(fits):
-            pt = tight[t].predict(xs) == 1
+            pt = tight[t].predict(xs)
             tight_same += np.mean(clf.predict(xs) == y[:, t]) == np.mean(pt == y[:, t])
+            sw, sb = (clf.coef_, clf.intercept_) if y.max() > 1 else (clf.coef_[0],
+                                                                      clf.intercept_[0])
             jx = objective(xs, y[:, t], w[t], b[t], 1.0)
-            js = objective(xs, y[:, t], clf.coef_[0], clf.intercept_[0], 1.0)
+            js = objective(xs, y[:, t], sw, sb, 1.0)
             diffs.append(abs(jx - js))
             lower += jx < js
-            px = (xs @ w[t] + b[t]) > 0
-            ps = clf.predict(xs) == 1
+            px = predict(xs, w[t], b[t])
+            ps = clf.predict(xs)
             same_pred.append(np.mean(px == ps))
             same_acc += np.mean(px == y[:, t]) == np.mean(ps == y[:, t])
             acc_diff = max(acc_diff, abs(np.mean(px == y[:, t]) - np.mean(ps == y[:, t])))

@@ -74,15 +74,21 @@ FeatureSet load_features(const std::string& spec) {
   return f;
 }
 
-uint8_t binary_value(double v, const std::string& where) {
-  if (v != 0.0 && v != 1.0)
-    throw InputError(where + ": expected 0 or 1, got " + std::to_string(v) +
-                     " (multiclass targets are not supported yet)");
-  return static_cast<uint8_t>(v);
+int32_t binary_value(double v, const std::string& where) {
+  if (v != 0.0 && v != 1.0) throw InputError(where + ": expected 0 or 1, got " + std::to_string(v));
+  return static_cast<int32_t>(v);
+}
+
+// A class label of a table: an integer 0 .. 2^24 (0/1 for a binary target, 0 .. K-1 for K).
+int32_t class_value(double v, const std::string& where) {
+  if (!(v >= 0.0 && v <= 16777216.0 && v == std::floor(v)))
+    throw InputError(where + ": expected a class label (an integer >= 0), got " +
+                     std::to_string(v));
+  return static_cast<int32_t>(v);
 }
 
 // ImageNet-X annotations: one JSON object per image, aligned to the feature rows by file name.
-BinaryTargets load_jsonl(const std::string& path, const std::string& names_path, int64_t rows) {
+FactorTargets load_jsonl(const std::string& path, const std::string& names_path, int64_t rows) {
   if (names_path.empty())
     throw InputError("--targets " + path + ": a .jsonl needs --file-names (one per feature row)");
   const std::vector<std::string> names =
@@ -106,9 +112,9 @@ BinaryTargets load_jsonl(const std::string& path, const std::string& names_path,
     std::string name = j["file_name"].get<std::string>();
     by_name[std::move(name)] = std::move(j);
   }
-  BinaryTargets t;
+  FactorTargets t;
   t.names = kImagenetXTargets;
-  t.labels.assign(t.names.size(), std::vector<uint8_t>(static_cast<size_t>(rows)));
+  t.labels.assign(t.names.size(), std::vector<int32_t>(static_cast<size_t>(rows)));
   std::vector<double> cls(static_cast<size_t>(rows));
   for (int64_t r = 0; r < rows; ++r) {
     const auto it = by_name.find(names[r]);
@@ -134,9 +140,9 @@ BinaryTargets load_jsonl(const std::string& path, const std::string& names_path,
   return t;
 }
 
-// Integer labels [rows] or [rows][targets] from a .npy or a .csv with a header of names.
-BinaryTargets load_table(const std::string& path, int64_t rows) {
-  BinaryTargets t;
+// Integer class labels [rows] or [rows][targets] from a .npy or a .csv with a header of names.
+FactorTargets load_table(const std::string& path, int64_t rows) {
+  FactorTargets t;
   std::vector<double> v;
   int64_t n = 0, cols = 0;
   if (path.size() >= 4 && path.substr(path.size() - 4) == ".csv") {
@@ -184,11 +190,11 @@ BinaryTargets load_table(const std::string& path, int64_t rows) {
   if (n != rows)
     throw InputError(path + ": " + std::to_string(n) + " rows of labels, but the features have " +
                      std::to_string(rows));
-  t.labels.assign(static_cast<size_t>(cols), std::vector<uint8_t>(static_cast<size_t>(rows)));
+  t.labels.assign(static_cast<size_t>(cols), std::vector<int32_t>(static_cast<size_t>(rows)));
   for (int64_t r = 0; r < rows; ++r)
     for (int64_t k = 0; k < cols; ++k)
-      t.labels[k][r] = binary_value(v[static_cast<size_t>(r * cols + k)],
-                                    path + ": row " + std::to_string(r) + ", " + t.names[k]);
+      t.labels[k][r] = class_value(v[static_cast<size_t>(r * cols + k)],
+                                   path + ": row " + std::to_string(r) + ", " + t.names[k]);
   return t;
 }
 
@@ -230,7 +236,7 @@ void run(const Options& o) {
   }
   const int64_t rows = sets.front().rows;
   const bool jsonl = o.targets.size() >= 6 && o.targets.substr(o.targets.size() - 6) == ".jsonl";
-  const BinaryTargets targets =
+  const FactorTargets targets =
       jsonl ? load_jsonl(o.targets, o.file_names, rows) : load_table(o.targets, rows);
   prepare_output_dir(o.out, o.force);
 
@@ -245,7 +251,10 @@ void run(const Options& o) {
     probes.push_back(probe_factors(*backend, f, targets, po));
   }
 
-  // Everything computed: now the files, each written whole or not at all.
+  // Everything computed: now the files, each written whole or not at all. A run with a target of
+  // more than two classes also lists each target's classes in results.json.
+  bool multiclass = false;
+  for (const int K : probes.front().classes) multiclass = multiclass || K > 2;
   nlohmann::json results = nlohmann::json::array(), sets_json = nlohmann::json::array();
   std::string csv = "features,target,repeat,part,rows,converged,iterations";
   for (const char* m : binary_metric_names()) csv += std::string(",") + m;
@@ -271,23 +280,35 @@ void run(const Options& o) {
       csv += "\n";
       results.push_back(j);
     }
-    if (po.repeats == 0) {
+    if (po.repeats == 0 && !multiclass) {
       const auto T = static_cast<int64_t>(targets.names.size());
       write_npy(o.out + "/" + p.features + "_weights.npy", p.weights.data(), {T, p.kept});
       write_npy(o.out + "/" + p.features + "_intercepts.npy", p.intercepts.data(), {T});
+    } else if (po.repeats == 0) {
+      // Per target: [k][kept] and [k], k = 1 for a binary target, K for one of K classes.
+      size_t w = 0, b = 0;
+      for (size_t t = 0; t < targets.names.size(); ++t) {
+        const int64_t k = p.classes[t] == 2 ? 1 : p.classes[t];
+        const std::string stem = o.out + "/" + p.features + "_" + targets.names[t];
+        write_npy(stem + "_weights.npy", p.weights.data() + w, {k, p.kept});
+        write_npy(stem + "_intercepts.npy", p.intercepts.data() + b, {k});
+        w += static_cast<size_t>(k * p.kept);
+        b += static_cast<size_t>(k);
+      }
     }
   }
-  const nlohmann::json doc = {{"features", sets_json},
-                              {"targets", targets.names},
-                              {"options",
-                               {{"repeats", po.repeats},
-                                {"test_fraction", po.test_fraction},
-                                {"balance", po.balance},
-                                {"feature_filter", o.filter},
-                                {"C", po.C},
-                                {"seed", po.seed},
-                                {"backend", backend->name()}}},
-                              {"results", results}};
+  nlohmann::json doc = {{"features", sets_json},
+                        {"targets", targets.names},
+                        {"options",
+                         {{"repeats", po.repeats},
+                          {"test_fraction", po.test_fraction},
+                          {"balance", po.balance},
+                          {"feature_filter", o.filter},
+                          {"C", po.C},
+                          {"seed", po.seed},
+                          {"backend", backend->name()}}},
+                        {"results", results}};
+  if (multiclass) doc["classes"] = probes.front().classes;
   write_file_atomic(o.out + "/results.csv", csv);
   write_file_atomic(o.out + "/results.json", doc.dump(1) + "\n");
 
@@ -329,13 +350,15 @@ void add_probe_factors(CLI::App& app) {
   auto o = std::make_shared<Options>();
   CLI::App* sub = app.add_subcommand(
       "probe-factors",
-      "Classification probes of feature sets for binary factors (the paper's ImageNet-X "
-      "experiment): logistic regressions per target, repeated over stratified, balanced splits");
+      "Classification probes of feature sets for binary or multiclass factors (the paper's "
+      "ImageNet-X experiment): logistic regressions per target (multinomial for more than two "
+      "classes), repeated over stratified, balanced splits");
   sub->add_option("--features", o->features, "NAME=PATH: a feature set, .npy [rows][p] (repeat)")
       ->required();
   sub->add_option("--targets", o->targets,
-                  "ImageNet-X annotations (.jsonl, with --file-names) or 0/1 labels (.npy [rows] "
-                  "or [rows][targets], .csv with a header of names)")
+                  "ImageNet-X annotations (.jsonl, with --file-names) or class labels 0 .. K-1 "
+                  "(.npy [rows] or [rows][targets], .csv with a header of names); K > 2: a "
+                  "multinomial fit, scored by accuracy and macro precision, recall and F1")
       ->required();
   sub->add_option("--file-names", o->file_names,
                   "text file: the image file name of each feature row (for a .jsonl)");
@@ -347,7 +370,7 @@ void add_probe_factors(CLI::App& app) {
   sub->add_option("--test-fraction", o->probe.test_fraction, "the test part of each class")
       ->capture_default_str();
   sub->add_flag("--balance,!--no-balance", o->probe.balance,
-                "keep each part's first rows of each class up to the minority's count")
+                "keep each part's first rows of each class up to the smallest class's count")
       ->capture_default_str();
   sub->add_option("--feature-filter", o->filter,
                   "positive-mean (drop columns of mean <= 0, as the reference does) or none")

@@ -15,6 +15,7 @@
 #include "kernels/linear.h"
 #include "kernels/logistic_loss.h"
 #include "kernels/mixing.h"
+#include "kernels/multinomial_loss.h"
 #include "kernels/normalize.h"
 #include "kernels/probe.h"
 #include "kernels/shapes3d.h"
@@ -257,6 +258,14 @@ void CudaBackend::logistic_loss(const LogisticShape& s, float* logits, const flo
   auto* table = static_cast<double*>(scratch(
       kLogisticBlocks, std::max<size_t>(1, blocks * static_cast<size_t>(s.fits)) * sizeof(double)));
   kernels::logistic_loss(s, logits, labels, weights, table, loss, stream_);
+}
+
+void CudaBackend::multinomial_loss(const MultinomialShape& s, float* logits, const float* labels,
+                                   const float* weights, double* loss) {
+  const auto blocks = static_cast<size_t>((s.rows + kLogisticBlock - 1) / kLogisticBlock);
+  auto* table = static_cast<double*>(scratch(
+      kLogisticBlocks, std::max<size_t>(1, blocks * static_cast<size_t>(s.fits)) * sizeof(double)));
+  kernels::multinomial_loss(s, logits, labels, weights, table, loss, stream_);
 }
 
 void CudaBackend::softmax_xent(const XentShape& s, float* logits, const int32_t* labels,

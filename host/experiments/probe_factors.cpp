@@ -63,26 +63,35 @@ void shuffle(std::vector<int64_t>& v, Philox& rng) {
   }
 }
 
-std::vector<int64_t> balanced(const std::vector<int64_t>& rows, const std::vector<uint8_t>& y,
-                              bool balance, const std::string& what) {
-  std::vector<int64_t> cls[2];
-  for (const int64_t r : rows) cls[y[r] != 0].push_back(r);
-  const size_t m = std::min(cls[0].size(), cls[1].size());
-  if (m < 2)
-    throw InputError(what + ": fewer than 2 rows of class " + (cls[0].size() < 2 ? "0" : "1") +
-                     " (" + std::to_string(cls[0].size()) + " of class 0, " +
-                     std::to_string(cls[1].size()) + " of class 1)");
+// Each part keeps the first rows of each class up to the smallest class's count (or all rows
+// when not balancing); every class needs 2 rows.
+std::vector<int64_t> balanced(const std::vector<int64_t>& rows, const std::vector<int32_t>& y,
+                              int classes, bool balance, const std::string& what) {
+  std::vector<std::vector<int64_t>> cls(static_cast<size_t>(classes));
+  for (const int64_t r : rows) cls[static_cast<size_t>(y[r])].push_back(r);
+  size_t m = cls[0].size(), few = 0;
+  for (size_t c = 0; c < cls.size(); ++c) {
+    if (cls[c].size() < 2 && cls[few].size() >= 2) few = c;
+    m = std::min(m, cls[c].size());
+  }
+  if (m < 2) {
+    std::string counts;
+    for (size_t c = 0; c < cls.size(); ++c)
+      counts += (c ? ", " : "") + std::to_string(cls[c].size()) + " of class " + std::to_string(c);
+    throw InputError(what + ": fewer than 2 rows of class " + std::to_string(few) + " (" + counts +
+                     ")");
+  }
   if (!balance) return rows;
-  std::vector<int64_t> out(cls[0].begin(), cls[0].begin() + static_cast<ptrdiff_t>(m));
-  out.insert(out.end(), cls[1].begin(), cls[1].begin() + static_cast<ptrdiff_t>(m));
+  std::vector<int64_t> out;
+  for (const auto& c : cls) out.insert(out.end(), c.begin(), c.begin() + static_cast<ptrdiff_t>(m));
   return out;
 }
 
-Split split(const std::vector<uint8_t>& y, const FactorProbeOptions& o, uint64_t target, int repeat,
-            const std::string& name) {
+Split split(const std::vector<int32_t>& y, int classes, const FactorProbeOptions& o,
+            uint64_t target, int repeat, const std::string& name) {
   Philox rng(o.seed + static_cast<uint64_t>(repeat), target, 0);
-  std::vector<int64_t> cls[2];
-  for (size_t r = 0; r < y.size(); ++r) cls[y[r] != 0].push_back(static_cast<int64_t>(r));
+  std::vector<std::vector<int64_t>> cls(static_cast<size_t>(classes));
+  for (size_t r = 0; r < y.size(); ++r) cls[static_cast<size_t>(y[r])].push_back(int64_t(r));
   Split s;
   std::vector<int64_t> train, test;
   for (auto& c : cls) {
@@ -93,14 +102,14 @@ Split split(const std::vector<uint8_t>& y, const FactorProbeOptions& o, uint64_t
     train.insert(train.end(), c.begin() + static_cast<ptrdiff_t>(t), c.end());
   }
   const std::string what = "target " + name + ", repeat " + std::to_string(repeat);
-  s.train = balanced(train, y, o.balance, what + ", training part");
-  s.test = balanced(test, y, o.balance, what + ", test part");
+  s.train = balanced(train, y, classes, o.balance, what + ", training part");
+  s.test = balanced(test, y, classes, o.balance, what + ", test part");
   return s;
 }
 
 }  // namespace
 
-FactorProbe probe_factors(Backend& b, const FeatureSet& features, const BinaryTargets& targets,
+FactorProbe probe_factors(Backend& b, const FeatureSet& features, const FactorTargets& targets,
                           const FactorProbeOptions& o) {
   if (o.repeats < 0) throw InputError("--repeats: must be >= 0");
   if (!(o.test_fraction > 0 && o.test_fraction < 1))
@@ -108,89 +117,126 @@ FactorProbe probe_factors(Backend& b, const FeatureSet& features, const BinaryTa
   if (!(o.C > 0) || !std::isfinite(o.C)) throw InputError("--C: must be positive and finite");
   if (targets.labels.empty()) throw InputError("targets: none given");
   const int64_t n = features.rows;
-  for (size_t t = 0; t < targets.labels.size(); ++t) {
+  const int T = static_cast<int>(targets.labels.size());
+  FactorProbe out;
+  out.classes.resize(static_cast<size_t>(T));
+  for (int t = 0; t < T; ++t) {
     if (static_cast<int64_t>(targets.labels[t].size()) != n)
       throw InputError("target " + targets.names[t] + ": " +
                        std::to_string(targets.labels[t].size()) + " rows, but features " +
                        features.name + " have " + std::to_string(n));
     const auto& y = targets.labels[t];
-    if (std::all_of(y.begin(), y.end(), [&](uint8_t v) { return v == y[0]; }))
+    if (std::all_of(y.begin(), y.end(), [&](int32_t v) { return v == y[0]; }))
       throw InputError("target " + targets.names[t] + ": constant (every row is " +
                        std::to_string(y[0]) + ")");
+    const int32_t low = *std::min_element(y.begin(), y.end());
+    if (low < 0)
+      throw InputError("target " + targets.names[t] + ": label " + std::to_string(low) +
+                       " (class labels are 0 .. K-1)");
+    out.classes[t] = *std::max_element(y.begin(), y.end()) + 1;
   }
-  FactorProbe out;
   out.features = features.name;
   const std::vector<float> x = standardise(features, o.positive_mean_filter, &out.kept);
   out.dropped = features.cols - out.kept;
   const int p = out.kept;
-  const int T = static_cast<int>(targets.labels.size());
   const int R = std::max(o.repeats, 1);
-  const int F = T * R;
-
-  // Fit f = t * R + r: labels and 0/1 weights over the shared rows, [n][F].
-  std::vector<float> labels(static_cast<size_t>(n) * F), weights(labels.size(), 0.0f);
-  std::vector<Split> splits(static_cast<size_t>(F));
-  for (int t = 0; t < T; ++t)
-    for (int r = 0; r < R; ++r) {
-      const int f = t * R + r;
-      Split& s = splits[f];
-      if (o.repeats == 0) {
-        for (int64_t i = 0; i < n; ++i) s.train.push_back(i);
-        (void)balanced(s.train, targets.labels[t], false, "target " + targets.names[t]);
-      } else {
-        s = split(targets.labels[t], o, static_cast<uint64_t>(t), r, targets.names[t]);
-      }
-      for (int64_t i = 0; i < n; ++i) labels[static_cast<size_t>(i) * F + f] = targets.labels[t][i];
-      for (const int64_t i : s.train) weights[static_cast<size_t>(i) * F + f] = 1.0f;
-    }
-  DeviceArray<float> dx(b, x.size()), dy(b, labels.size()), dw(b, weights.size());
+  DeviceArray<float> dx(b, x.size());
   dx.upload(x);
-  dy.upload(labels);
-  dw.upload(weights);
-  LogisticOptions lo;
-  lo.C = o.C;
-  const LogisticFits fits = fit_logistic(b, dx.data(), n, p, dy.data(), dw.data(), F, lo);
 
-  // Every fit's probabilities on every row: one GEMM.
-  std::vector<float> wf(fits.coef.begin(), fits.coef.end()),
-      bf(fits.intercept.begin(), fits.intercept.end());
-  DeviceArray<float> dW(b, wf.size()), dB(b, bf.size()), dz(b, static_cast<size_t>(n) * F);
-  dW.upload(wf);
-  dB.upload(bf);
-  b.linear_forward({1, n, p, F}, dx.data(), dW.data(), dB.data(), dz.data());
-  const std::vector<float> z = dz.download();
-  const auto score = [&](int f, const std::vector<int64_t>& rows, const std::string& target,
-                         int repeat, const char* part) {
-    std::vector<uint8_t> yy;
-    std::vector<double> prob;
-    for (const int64_t i : rows) {
-      yy.push_back(labels[static_cast<size_t>(i) * F + f] != 0.0f);
-      prob.push_back(1.0 /
-                     (1.0 + std::exp(-static_cast<double>(z[static_cast<size_t>(i) * F + f]))));
-    }
-    FactorScore s;
-    s.target = target;
-    s.repeat = repeat;
-    s.part = part;
-    s.rows = static_cast<int64_t>(rows.size());
-    s.metrics = binary_metrics(yy, prob);
-    s.converged = fits.converged[f] != 0;
-    s.iterations = fits.iterations[f];
-    out.scores.push_back(s);
-  };
-  for (int t = 0; t < T; ++t)
-    for (int r = 0; r < R; ++r) {
-      const int f = t * R + r;
-      if (o.repeats == 0) {
-        score(f, splits[f].train, targets.names[t], 0, "all");
-      } else {
-        score(f, splits[f].train, targets.names[t], r, "train");
-        score(f, splits[f].test, targets.names[t], r, "test");
+  // The targets of each number of classes, one batch of fits each, in order of first use.
+  std::vector<int> kinds;
+  for (const int K : out.classes)
+    if (std::find(kinds.begin(), kinds.end(), K) == kinds.end()) kinds.push_back(K);
+  std::vector<std::vector<FactorScore>> by_target(static_cast<size_t>(T));
+  std::vector<std::vector<double>> weights(static_cast<size_t>(T)), intercepts(weights.size());
+  for (const int K : kinds) {
+    std::vector<int> group;  // its targets
+    for (int t = 0; t < T; ++t)
+      if (out.classes[t] == K) group.push_back(t);
+    const int F = static_cast<int>(group.size()) * R;
+    // Fit f = g * R + r (target group[g]): labels and 0/1 weights over the shared rows, [n][F].
+    std::vector<float> labels(static_cast<size_t>(n) * F), wts(labels.size(), 0.0f);
+    std::vector<Split> splits(static_cast<size_t>(F));
+    for (size_t g = 0; g < group.size(); ++g)
+      for (int r = 0; r < R; ++r) {
+        const int t = group[g], f = static_cast<int>(g) * R + r;
+        Split& s = splits[f];
+        if (o.repeats == 0) {
+          for (int64_t i = 0; i < n; ++i) s.train.push_back(i);
+          (void)balanced(s.train, targets.labels[t], K, false, "target " + targets.names[t]);
+        } else {
+          s = split(targets.labels[t], K, o, static_cast<uint64_t>(t), r, targets.names[t]);
+        }
+        for (int64_t i = 0; i < n; ++i)
+          labels[static_cast<size_t>(i) * F + f] = static_cast<float>(targets.labels[t][i]);
+        for (const int64_t i : s.train) wts[static_cast<size_t>(i) * F + f] = 1.0f;
       }
-    }
-  if (o.repeats == 0) {
-    out.weights = fits.coef;
-    out.intercepts = fits.intercept;
+    DeviceArray<float> dy(b, labels.size()), dw(b, wts.size());
+    dy.upload(labels);
+    dw.upload(wts);
+    LogisticOptions lo;
+    lo.C = o.C;
+    lo.classes = K;
+    const LogisticFits fits = fit_logistic(b, dx.data(), n, p, dy.data(), dw.data(), F, lo);
+    const int k = fits.coef_rows;
+
+    // Every fit's logits on every row: one GEMM.
+    std::vector<float> wf(fits.coef.begin(), fits.coef.end()),
+        bf(fits.intercept.begin(), fits.intercept.end());
+    DeviceArray<float> dW(b, wf.size()), dB(b, bf.size()), dz(b, static_cast<size_t>(n) * F * k);
+    dW.upload(wf);
+    dB.upload(bf);
+    b.linear_forward({1, n, p, F * k}, dx.data(), dW.data(), dB.data(), dz.data());
+    const std::vector<float> z = dz.download();
+    const auto score = [&](int f, const std::vector<int64_t>& rows, int t, int repeat,
+                           const char* part) {
+      FactorScore s;
+      s.target = targets.names[t];
+      s.repeat = repeat;
+      s.part = part;
+      s.rows = static_cast<int64_t>(rows.size());
+      if (k == 1) {
+        std::vector<uint8_t> yy;
+        std::vector<double> prob;
+        for (const int64_t i : rows) {
+          yy.push_back(labels[static_cast<size_t>(i) * F + f] != 0.0f);
+          prob.push_back(1.0 /
+                         (1.0 + std::exp(-static_cast<double>(z[static_cast<size_t>(i) * F + f]))));
+        }
+        s.metrics = binary_metrics(yy, prob);
+      } else {
+        // The predicted class: the first largest logit (numpy's argmax, predict()'s).
+        std::vector<int32_t> yy, pred;
+        for (const int64_t i : rows) {
+          yy.push_back(targets.labels[t][i]);
+          const float* zi = z.data() + (static_cast<size_t>(i) * F + f) * k;
+          pred.push_back(static_cast<int32_t>(std::max_element(zi, zi + k) - zi));
+        }
+        s.metrics = multiclass_metrics(yy, pred, K);
+      }
+      s.converged = fits.converged[f] != 0;
+      s.iterations = fits.iterations[f];
+      by_target[t].push_back(s);
+    };
+    for (size_t g = 0; g < group.size(); ++g)
+      for (int r = 0; r < R; ++r) {
+        const int t = group[g], f = static_cast<int>(g) * R + r;
+        if (o.repeats == 0) {
+          score(f, splits[f].train, t, 0, "all");
+          const auto kp = static_cast<ptrdiff_t>(k) * p;
+          weights[t].assign(fits.coef.begin() + f * kp, fits.coef.begin() + (f + 1) * kp);
+          intercepts[t].assign(fits.intercept.begin() + static_cast<ptrdiff_t>(f) * k,
+                               fits.intercept.begin() + static_cast<ptrdiff_t>(f + 1) * k);
+        } else {
+          score(f, splits[f].train, t, r, "train");
+          score(f, splits[f].test, t, r, "test");
+        }
+      }
+  }
+  for (int t = 0; t < T; ++t) {
+    out.scores.insert(out.scores.end(), by_target[t].begin(), by_target[t].end());
+    out.weights.insert(out.weights.end(), weights[t].begin(), weights[t].end());
+    out.intercepts.insert(out.intercepts.end(), intercepts[t].begin(), intercepts[t].end());
   }
   return out;
 }

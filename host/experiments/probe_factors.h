@@ -1,6 +1,6 @@
 // The classification probe of the paper's ImageNet-X experiment (the reference code's
-// imagenetx/decode.py), for any feature sets and binary targets: which factors of variation a
-// representation makes linearly decodable.
+// imagenetx/decode.py), for any feature sets and targets of two or more classes: which factors
+// of variation a representation makes linearly decodable.
 //
 // Per feature set: columns with mean <= 0 dropped (the reference's filter; optional) and columns
 // that are constant, then every column z-scored over all rows (numpy's std, ddof 0). Per target
@@ -9,8 +9,13 @@
 // keeping the first rows of each class up to the minority class's count, and an L2 logistic
 // regression (include/xent/logistic.h, scikit-learn's objective) fitted on the balanced training
 // part and scored on both balanced parts (include/xent/classification.h). All targets x repeats
-// of a feature set are one batch of fits on the shared matrix. repeats = 0 fits each target
-// once on all rows, unsplit and unbalanced, and keeps the weights.
+// of a feature set with the same number of classes are one batch of fits on the shared matrix.
+// repeats = 0 fits each target once on all rows, unsplit and unbalanced, and keeps the weights.
+//
+// A target of K >= 3 classes (labels 0 .. K-1, every class present) is the multinomial fit of
+// the same estimator (include/xent/logistic.h, LogisticOptions::classes), split stratified per
+// class and balanced to the smallest class's count in each part, and scored by
+// multiclass_metrics (accuracy, macro precision, recall and F1; the binary-only metrics NaN).
 #pragma once
 #include <cstdint>
 #include <string>
@@ -37,10 +42,11 @@ struct FeatureSet {
   std::vector<double> x;  // [rows][cols]
 };
 
-// Binary targets over the same rows: labels[t][row] is 0 or 1.
-struct BinaryTargets {
+// Targets over the same rows: labels[t][row] is a class index, 0 or 1 for a binary target,
+// 0 .. K-1 for one of K classes (K = the largest label + 1).
+struct FactorTargets {
   std::vector<std::string> names;
-  std::vector<std::vector<uint8_t>> labels;
+  std::vector<std::vector<int32_t>> labels;
 };
 
 struct FactorScore {
@@ -55,17 +61,20 @@ struct FactorScore {
 
 struct FactorProbe {
   std::string features;
-  int kept = 0;     // columns after the filters
-  int dropped = 0;  // columns the filters removed
-  std::vector<FactorScore> scores;
-  // With repeats = 0: [targets][kept] and [targets], in the filtered, standardised space.
+  int kept = 0;                     // columns after the filters
+  int dropped = 0;                  // columns the filters removed
+  std::vector<FactorScore> scores;  // by target, then repeat, then part
+  std::vector<int> classes;         // [targets]: K of each target (2: binary)
+  // With repeats = 0, in the filtered, standardised space: per target in order its k rows of
+  // [kept] weights and its k intercepts, k = 1 for a binary target and K otherwise (so
+  // [targets][kept] and [targets] when every target is binary).
   std::vector<double> weights, intercepts;
 };
 
 // Throws InputError naming the feature set or target: rows that do not match, a constant
-// target, NaN or inf in the features, every column filtered away, a part with fewer than 2
-// rows of a class, bad options.
-FactorProbe probe_factors(Backend& b, const FeatureSet& features, const BinaryTargets& targets,
+// target, a negative label, NaN or inf in the features, every column filtered away, a part with
+// fewer than 2 rows of a class, bad options.
+FactorProbe probe_factors(Backend& b, const FeatureSet& features, const FactorTargets& targets,
                           const FactorProbeOptions& o);
 
 }  // namespace xent

@@ -9,6 +9,46 @@
 
 namespace xent {
 
+BinaryMetrics multiclass_metrics(const std::vector<int32_t>& labels,
+                                 const std::vector<int32_t>& predicted, int classes) {
+  if (labels.size() != predicted.size())
+    throw InputError("multiclass_metrics: " + std::to_string(labels.size()) + " labels but " +
+                     std::to_string(predicted.size()) + " predictions");
+  if (labels.empty()) throw InputError("multiclass_metrics: no rows to score");
+  const auto K = static_cast<size_t>(classes);
+  std::vector<double> tp(K, 0.0), in_labels(K, 0.0), in_predicted(K, 0.0);
+  double right = 0.0;
+  for (size_t i = 0; i < labels.size(); ++i) {
+    const int32_t y = labels[i], q = predicted[i];
+    if (y < 0 || y >= classes || q < 0 || q >= classes)
+      throw InputError("multiclass_metrics: a class outside 0.." + std::to_string(classes - 1));
+    in_labels[static_cast<size_t>(y)] += 1;
+    in_predicted[static_cast<size_t>(q)] += 1;
+    if (y == q) {
+      tp[static_cast<size_t>(y)] += 1;
+      right += 1;
+    }
+  }
+  const double nan = std::numeric_limits<double>::quiet_NaN();
+  BinaryMetrics r;
+  r.accuracy = right / static_cast<double>(labels.size());
+  r.pearson = r.roc_auc = r.pr_auc = nan;
+  double used = 0.0;
+  for (size_t c = 0; c < K; ++c) {
+    if (in_labels[c] == 0 && in_predicted[c] == 0) continue;
+    const double precision = in_predicted[c] > 0 ? tp[c] / in_predicted[c] : 0.0;
+    const double recall = in_labels[c] > 0 ? tp[c] / in_labels[c] : 0.0;
+    r.precision += precision;
+    r.recall += recall;
+    r.f1 += precision + recall > 0 ? 2 * precision * recall / (precision + recall) : 0.0;
+    used += 1;
+  }
+  r.precision /= used;
+  r.recall /= used;
+  r.f1 /= used;
+  return r;
+}
+
 BinaryMetrics binary_metrics(const std::vector<uint8_t>& labels,
                              const std::vector<double>& probability) {
   if (labels.size() != probability.size())

@@ -14,7 +14,7 @@ namespace {
 constexpr double kArmijo = 1e-4;
 constexpr int kMaxHalvings = 30;
 
-// One fit's L-BFGS state; theta = [w (p), b].
+// One fit's L-BFGS state; theta = [W (k rows of p), b (k)], k = 1 (binary) or the classes.
 struct Fit {
   std::vector<double> theta, grad;
   double value = 0;
@@ -57,11 +57,12 @@ std::vector<double> direction(const Fit& f) {
   return q;
 }
 
-// Every fit's objective and gradient at theta[f], one pass over the rows for all of them.
+// Every fit's objective and gradient at theta[f], one pass over the rows for all of them: the
+// k coefficient rows of every fit are one linear layer of F k outputs, fit-major.
 class Evaluator {
  public:
   Evaluator(Backend& b, const float* x, int64_t n, int p, const float* labels, const float* weights,
-            int fits, double C)
+            int fits, int k, double C)
       : b_(b),
         x_(x),
         n_(n),
@@ -69,48 +70,62 @@ class Evaluator {
         labels_(labels),
         weights_(weights),
         F_(fits),
+        k_(k),
         C_(C),
-        w_(b, static_cast<size_t>(fits) * p),
-        bias_(b, static_cast<size_t>(fits)),
-        logits_(b, static_cast<size_t>(n) * fits),
-        dw_(b, static_cast<size_t>(fits) * p),
-        db_(b, static_cast<size_t>(fits)),
+        w_(b, static_cast<size_t>(fits) * k * p),
+        bias_(b, static_cast<size_t>(fits) * k),
+        logits_(b, static_cast<size_t>(n) * fits * k),
+        dw_(b, static_cast<size_t>(fits) * k * p),
+        db_(b, static_cast<size_t>(fits) * k),
         loss_(b, static_cast<size_t>(fits)),
-        hw_(static_cast<size_t>(fits) * p),
-        hb_(static_cast<size_t>(fits)) {
+        hw_(static_cast<size_t>(fits) * k * p),
+        hb_(static_cast<size_t>(fits) * k) {
     // S_f, the weight of each fit, once.
     std::vector<float> w(static_cast<size_t>(n) * fits);
     b.download(w.data(), weights, w.size() * sizeof(float));
     sum_w_.assign(static_cast<size_t>(fits), 0.0);
     for (int64_t i = 0; i < n; ++i)
       for (int f = 0; f < fits; ++f) sum_w_[f] += w[static_cast<size_t>(i) * fits + f];
+    // The multinomial loss indexes the logits by label: check every one is a class.
+    if (k > 1) {
+      std::vector<float> y(w.size());
+      b.download(y.data(), labels, y.size() * sizeof(float));
+      for (size_t i = 0; i < y.size(); ++i)
+        if (!(y[i] >= 0.0f && y[i] < static_cast<float>(k) && y[i] == std::floor(y[i])))
+          throw InputError("logistic regression: label " + std::to_string(y[i]) + " of row " +
+                           std::to_string(i / static_cast<size_t>(fits)) +
+                           " is not a class in 0.." + std::to_string(k - 1));
+    }
   }
   double weight(int f) const { return sum_w_[f]; }
 
   void operator()(const std::vector<std::vector<double>>& theta, std::vector<double>& value,
                   std::vector<std::vector<double>>& grad) {
+    const size_t kp = static_cast<size_t>(k_) * p_;
     for (int f = 0; f < F_; ++f) {
-      for (int j = 0; j < p_; ++j)
-        hw_[static_cast<size_t>(f) * p_ + j] = static_cast<float>(theta[f][j]);
-      hb_[f] = static_cast<float>(theta[f][p_]);
+      for (size_t j = 0; j < kp; ++j) hw_[f * kp + j] = static_cast<float>(theta[f][j]);
+      for (int c = 0; c < k_; ++c)
+        hb_[static_cast<size_t>(f) * k_ + c] = static_cast<float>(theta[f][kp + c]);
     }
     w_.upload(hw_);
     bias_.upload(hb_);
-    const LinearShape ls{1, n_, p_, F_};
+    const LinearShape ls{1, n_, p_, F_ * k_};
     b_.linear_forward(ls, x_, w_.data(), bias_.data(), logits_.data());
-    b_.logistic_loss({n_, F_}, logits_.data(), labels_, weights_, loss_.data());
+    if (k_ == 1)
+      b_.logistic_loss({n_, F_}, logits_.data(), labels_, weights_, loss_.data());
+    else
+      b_.multinomial_loss({n_, F_, k_}, logits_.data(), labels_, weights_, loss_.data());
     b_.linear_backward(ls, x_, w_.data(), logits_.data(), nullptr, dw_.data(), db_.data());
     const std::vector<double> loss = loss_.download();
     const std::vector<float> dw = dw_.download(), db = db_.download();
     for (int f = 0; f < F_; ++f) {
       const double S = sum_w_[f];
       double ww = 0.0;
-      for (int j = 0; j < p_; ++j) ww += theta[f][j] * theta[f][j];
+      for (size_t j = 0; j < kp; ++j) ww += theta[f][j] * theta[f][j];
       value[f] = loss[f] / S + ww / (2.0 * C_ * S);
-      grad[f].resize(static_cast<size_t>(p_) + 1);
-      for (int j = 0; j < p_; ++j)
-        grad[f][j] = dw[static_cast<size_t>(f) * p_ + j] / S + theta[f][j] / (C_ * S);
-      grad[f][p_] = db[f] / S;
+      grad[f].resize(kp + k_);
+      for (size_t j = 0; j < kp; ++j) grad[f][j] = dw[f * kp + j] / S + theta[f][j] / (C_ * S);
+      for (int c = 0; c < k_; ++c) grad[f][kp + c] = db[static_cast<size_t>(f) * k_ + c] / S;
     }
   }
 
@@ -120,7 +135,7 @@ class Evaluator {
   int64_t n_;
   int p_;
   const float *labels_, *weights_;
-  int F_;
+  int F_, k_;
   double C_;
   DeviceArray<float> w_, bias_, logits_, dw_, db_;
   DeviceArray<double> loss_;
@@ -139,12 +154,14 @@ LogisticFits fit_logistic(Backend& b, const float* x, int64_t n, int p, const fl
   if (!(o.gtol > 0)) throw InputError("logistic regression: gtol must be > 0");
   if (o.max_iter < 1 || o.history < 1)
     throw InputError("logistic regression: max_iter and history must be >= 1");
-  Evaluator eval(b, x, n, p, labels, weights, fits, o.C);
+  if (o.classes < 2) throw InputError("logistic regression: need at least 2 classes");
+  const int k = o.classes == 2 ? 1 : o.classes;  // coefficient rows per fit
+  Evaluator eval(b, x, n, p, labels, weights, fits, k, o.C);
   for (int f = 0; f < fits; ++f)
     if (!(eval.weight(f) > 0))
       throw InputError("logistic regression: fit " + std::to_string(f) + " has no rows");
 
-  const size_t dim = static_cast<size_t>(p) + 1;
+  const size_t kp = static_cast<size_t>(k) * p, dim = kp + k;
   std::vector<Fit> state(static_cast<size_t>(fits));
   std::vector<std::vector<double>> theta(static_cast<size_t>(fits), std::vector<double>(dim, 0.0)),
       grad(static_cast<size_t>(fits));
@@ -227,12 +244,15 @@ LogisticFits fit_logistic(Backend& b, const float* x, int64_t n, int p, const fl
   LogisticFits out;
   out.fits = fits;
   out.p = p;
-  out.coef.resize(static_cast<size_t>(fits) * p);
-  out.intercept.resize(static_cast<size_t>(fits));
+  out.classes = o.classes;
+  out.coef_rows = k;
+  out.coef.resize(static_cast<size_t>(fits) * kp);
+  out.intercept.resize(static_cast<size_t>(fits) * k);
   for (int f = 0; f < fits; ++f) {
     const Fit& s = state[f];
-    std::copy_n(s.theta.begin(), p, out.coef.begin() + static_cast<ptrdiff_t>(f) * p);
-    out.intercept[f] = s.theta[p];
+    std::copy_n(s.theta.begin(), kp, out.coef.begin() + static_cast<ptrdiff_t>(f * kp));
+    std::copy_n(s.theta.begin() + static_cast<ptrdiff_t>(kp), k,
+                out.intercept.begin() + static_cast<ptrdiff_t>(f) * k);
     out.objective.push_back(s.value);
     out.grad_max.push_back(max_abs(s.grad));
     out.iterations.push_back(s.iterations);

@@ -46,7 +46,16 @@ struct LogisticShape {
   int fits = 0;
 };
 
-// Rows per block of logistic_loss's sums (see the op list below): 8 runs of 32.
+// F multinomial (softmax) logistic regressions of `classes` classes each, fitted at once on the
+// same rows (the classification probe's targets with more than two classes).
+struct MultinomialShape {
+  int64_t rows = 0;
+  int fits = 0;
+  int classes = 0;
+};
+
+// Rows per block of logistic_loss's and multinomial_loss's sums (see the op list below): 8 runs
+// of 32.
 inline constexpr int64_t kLogisticBlock = 256;
 
 // A training step as recorded by Backend::record_step; run() runs it once more.
@@ -94,6 +103,13 @@ struct AdamParams {
 //   [rows][F]; loss [F] (double) receives sum over rows of w (log(1 + e^z) - y z). The sums run
 //   in blocks of kLogisticBlock rows, each in runs of 32 rows summed in double, the runs and
 //   then the blocks added in order: one order for every backend and thread count.
+// multinomial_loss: the weighted softmax cross-entropy of F fits of C classes on the same rows.
+//   logits [rows][F][C] (linear_forward's output for the F * C weight rows, fit-major) become
+//   the gradient w (softmax(z) - onehot(y)); labels [rows][F] are class indices 0 .. C-1 held
+//   as floats (exact below 2^24; every row needs one, weight 0 or not), weights [rows][F]
+//   (>= 0); loss [F] (double) receives sum over rows of w (logsumexp(z) - z_y). The same
+//   order of sums as logistic_loss: one float term per row and fit, blocks of kLogisticBlock
+//   rows in runs of 32, in double, in order.
 // render_sprites: dSprites images (include/xent/dsprites.h) from the sprite masks
 //   [kSprites][kCanvas][kCanvas] (bytes 0/1): images [n][kPixels] row r is image number
 //   index[first + r], with first = (*batches_done % period) * n, or 0 when batches_done is
@@ -145,6 +161,10 @@ struct AdamParams {
     (s, logits, labels, loss, correct, grad))                                                      \
   X(void, logistic_loss,                                                                           \
     (const LogisticShape& s, float* logits, const float* labels, const float* weights,             \
+     double* loss),                                                                                \
+    (s, logits, labels, weights, loss))                                                            \
+  X(void, multinomial_loss,                                                                        \
+    (const MultinomialShape& s, float* logits, const float* labels, const float* weights,          \
      double* loss),                                                                                \
     (s, logits, labels, weights, loss))                                                            \
   X(void, render_sprites,                                                                          \

@@ -24,6 +24,14 @@ struct BinaryMetrics {
 BinaryMetrics binary_metrics(const std::vector<uint8_t>& labels,
                              const std::vector<double>& probability);
 
+// Scores of a classifier of K >= 2 classes from its predicted classes (the arg-max of its
+// logits), as scikit-learn's accuracy_score and precision/recall/f1_score(average="macro")
+// define them: each class's precision (0 when never predicted), recall and F1 (0 when both are
+// 0), averaged uniformly over the classes that occur in the labels or the predictions. In
+// BinaryMetrics's fields; pearson, roc_auc and pr_auc, binary-only, are NaN.
+BinaryMetrics multiclass_metrics(const std::vector<int32_t>& labels,
+                                 const std::vector<int32_t>& predicted, int classes);
+
 // The names of the metrics in BinaryMetrics order, for files and tables.
 const std::vector<const char*>& binary_metric_names();
 double binary_metric(const BinaryMetrics& m, int index);
