@@ -3,16 +3,13 @@
 // of kLogisticBlock rows, runs of 32 inside, each in double), logistic_loss's and the kernel's,
 // so the emulated kernel gives these bits and any thread count does too: threads take whole
 // blocks.
-#include <algorithm>
 #include <cmath>
-#include <vector>
 
+#include "cpu/fit_sums.h"
 #include "cpu/ops.h"
 
 namespace xent::cpu {
 namespace {
-
-constexpr int64_t kRun = 32;
 
 // One row of one fit, z [C] in place: m = max z, s = sum e^(z - m) in class order, the loss
 // w ((m - z_y) + log s) and the gradient w (e^(z - m) / s - [c = y]). Nothing overflows: every
@@ -32,31 +29,9 @@ float multinomial_term(float* z, int C, float label, float w) {
 
 void multinomial_loss(const MultinomialShape& s, float* logits, const float* labels,
                       const float* weights, double* loss, ThreadPool& pool) {
-  const int64_t n = s.rows, F = s.fits, C = s.classes;
-  const int64_t blocks = (n + kLogisticBlock - 1) / kLogisticBlock;
-  std::vector<double> table(static_cast<size_t>(blocks * F));
-  pool.run(blocks, 1, [&](int64_t b0, int64_t b1) {
-    std::vector<double> run(static_cast<size_t>(F));
-    for (int64_t b = b0; b < b1; ++b) {
-      double* block = table.data() + b * F;
-      for (int64_t r0 = b * kLogisticBlock; r0 < std::min(n, (b + 1) * kLogisticBlock);
-           r0 += kRun) {
-        std::fill(run.begin(), run.end(), 0.0);
-        for (int64_t r = r0; r < std::min(n, r0 + kRun); ++r)
-          for (int64_t f = 0; f < F; ++f) {
-            const int64_t i = r * F + f;
-            run[f] += static_cast<double>(
-                multinomial_term(logits + i * C, static_cast<int>(C), labels[i], weights[i]));
-          }
-        for (int64_t f = 0; f < F; ++f) block[f] += run[f];
-      }
-    }
-  });
-  for (int64_t f = 0; f < F; ++f) {
-    double sum = 0.0;
-    for (int64_t b = 0; b < blocks; ++b) sum += table[b * F + f];
-    loss[f] = sum;
-  }
+  const auto C = static_cast<int>(s.classes);
+  fit_sums(s.rows, s.fits, loss, pool,
+           [&](int64_t i) { return multinomial_term(logits + i * C, C, labels[i], weights[i]); });
 }
 
 }  // namespace xent::cpu
