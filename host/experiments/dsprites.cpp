@@ -4,6 +4,8 @@
 #include <cmath>
 #include <numbers>
 
+#include "xent/dislib.h"
+
 namespace xent::dsprites {
 namespace {
 
@@ -62,20 +64,6 @@ bool inside(const Outline& o, double x, double y) {
   return in;
 }
 
-// Mean and standard deviation of a factor's values over all images (each value is equally
-// frequent), for z-scoring the probe's targets.
-struct Moments {
-  double mean, sd;
-};
-template <class F>
-Moments moments(int count, F value) {
-  double s = 0, s2 = 0;
-  for (int i = 0; i < count; ++i) s += value(i);
-  const double mean = s / count;
-  for (int i = 0; i < count; ++i) s2 += (value(i) - mean) * (value(i) - mean);
-  return {mean, std::sqrt(s2 / count)};
-}
-
 }  // namespace
 
 const char* const kTargetNames[kTargets] = {"shape",           "scale", "orientation_cos",
@@ -125,15 +113,15 @@ std::vector<uint8_t> render_masks() {
 }
 
 void probe_targets(int64_t image, double* out) {
-  static const Moments shape = moments(kShapes, [](int i) { return double(i); });
-  static const Moments scale = moments(kScales, scale_value);
+  static const dislib::Moments shape = dislib::moments(kShapes, [](int i) { return double(i); });
+  static const dislib::Moments scale = dislib::moments(kScales, scale_value);
   // Over the 40 listed orientations, each as frequent as the others (the last repeats the
   // first, as in the original).
-  static const Moments cosine =
-      moments(kOrientations, [](int i) { return std::cos(orientation_value(i)); });
-  static const Moments sine =
-      moments(kOrientations, [](int i) { return std::sin(orientation_value(i)); });
-  static const Moments pos = moments(kPositions, position_value);
+  static const dislib::Moments cosine =
+      dislib::moments(kOrientations, [](int i) { return std::cos(orientation_value(i)); });
+  static const dislib::Moments sine =
+      dislib::moments(kOrientations, [](int i) { return std::sin(orientation_value(i)); });
+  static const dislib::Moments pos = dislib::moments(kPositions, position_value);
   const Factors f = factors_of(image);
   const double a = orientation_value(f.orientation);
   out[0] = (f.shape - shape.mean) / shape.sd;

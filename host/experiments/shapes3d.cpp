@@ -7,6 +7,8 @@
 #include <numbers>
 #include <stdexcept>
 
+#include "xent/dislib.h"
+
 namespace xent::shapes3d {
 namespace {
 
@@ -185,20 +187,6 @@ void render_view(int scale, int shape, int orientation, uint8_t* out) {
     }
 }
 
-// Mean and standard deviation of a factor's values over all images (each value is equally
-// frequent), for z-scoring the probe's targets.
-struct Moments {
-  double mean, sd;
-};
-template <class F>
-Moments moments(int count, F value) {
-  double s = 0, s2 = 0;
-  for (int i = 0; i < count; ++i) s += value(i);
-  const double mean = s / count;
-  for (int i = 0; i < count; ++i) s2 += (value(i) - mean) * (value(i) - mean);
-  return {mean, std::sqrt(s2 / count)};
-}
-
 }  // namespace
 
 const char* const kShapeNames[kShapes] = {"cube", "cylinder", "sphere", "capsule"};
@@ -256,10 +244,10 @@ std::vector<uint8_t> render_views() {
 }
 
 void probe_targets(int64_t image, double* out) {
-  static const Moments hue = moments(kHues, hue_value);
-  static const Moments scale = moments(kScales, scale_value);
-  static const Moments shape = moments(kShapes, [](int i) { return double(i); });
-  static const Moments orientation = moments(kOrientations, orientation_value);
+  static const dislib::Moments hue = dislib::moments(kHues, hue_value);
+  static const dislib::Moments scale = dislib::moments(kScales, scale_value);
+  static const dislib::Moments shape = dislib::moments(kShapes, [](int i) { return double(i); });
+  static const dislib::Moments orientation = dislib::moments(kOrientations, orientation_value);
   const Factors f = factors_of(image);
   out[0] = (hue_value(f.floor_hue) - hue.mean) / hue.sd;
   out[1] = (hue_value(f.wall_hue) - hue.mean) / hue.sd;

@@ -5,6 +5,7 @@
 // demand by a Backend op from small tables built once on the host, so that no dataset of float
 // images is ever stored.
 #pragma once
+#include <cmath>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -42,6 +43,20 @@ std::vector<std::string> dataset_names();
 // when batches_done is null); labels [n] (may be null) the class.
 void render(Backend& b, const Dataset& d, const uint8_t* tables, const int32_t* index,
             const int64_t* batches_done, int64_t period, int64_t n, float* images, int32_t* labels);
+
+// Mean and standard deviation of a factor's values over all images (each value equally
+// frequent: value(i) for i < count), for z-scoring the probe's targets.
+struct Moments {
+  double mean, sd;
+};
+template <class F>
+Moments moments(int count, F value) {
+  double s = 0, s2 = 0;
+  for (int i = 0; i < count; ++i) s += value(i);
+  const double mean = s / count;
+  for (int i = 0; i < count; ++i) s2 += (value(i) - mean) * (value(i) - mean);
+  return {mean, std::sqrt(s2 / count)};
+}
 
 // Fisher-Yates with Philox(seed, stream): the split below and each epoch's batch order.
 void shuffle(std::vector<int32_t>& v, uint64_t seed, uint64_t stream);
