@@ -52,6 +52,30 @@ TEST(Linear, BackwardMatchesFiniteDifferences) {
   for (size_t i = 0; i < db.size(); ++i) EXPECT_NEAR(db[i], nb[i], 1e-5) << i;
 }
 
+TEST(Linear, LongReductionMatchesDoubleSums) {
+  // From 16,384 rows dW is computed in blocks of input columns (host/cpu/linear.cpp); 600
+  // columns are two full blocks and a short one.
+  const size_t rows = 20000, in = 600, out = 3;
+  const auto x = test::to_float(wave(rows * in, 0.013)),
+             dy = test::to_float(wave(rows * out, 0.71));
+  const std::vector<float> w(out * in, 0.0f);
+  std::vector<float> dw(w.size()), db(out);
+  cpu::linear_backward({1, static_cast<int64_t>(rows), static_cast<int>(in), static_cast<int>(out)},
+                       x.data(), w.data(), dy.data(), nullptr, dw.data(), db.data());
+  for (size_t o = 0; o < out; ++o)
+    for (size_t i = 0; i < in; i += 7) {
+      double sum = 0.0, abs_sum = 0.0;
+      for (size_t r = 0; r < rows; ++r) {
+        const double t = double{x[r * in + i]} * dy[r * out + o];
+        sum += t;
+        abs_sum += std::fabs(t);
+      }
+      // A float sum of n terms errs by at most about n eps sum |terms| (recursive summation's
+      // bound; a GEMM's blocked sums do better): 20,000 x 2^-24 = 1.2e-3.
+      EXPECT_NEAR(dw[o * in + i], sum, 1.2e-3 * abs_sum) << o << ", " << i;
+    }
+}
+
 TEST(Linear, PopulationEqualsSeparateCalls) {
   const int K = 3, rows = 7, in = 5, out = 6;
   auto x = test::to_float(wave(K * rows * in, 0.37)), w = test::to_float(wave(K * out * in, 1.1)),

@@ -272,5 +272,46 @@ TEST(ProbeFactors, MulticlassBadInputIsRefusedByName) {
   expect_refused(d, o, "target noise3: label -1");
 }
 
+// A target whose fits touch at most half the rows is solved alone on its gathered rows, the
+// others in one batch over all rows: the same optimum as one batch of every fit over all rows.
+TEST(ProbeFactors, GatheredRowsReachTheSameOptimumAsOneBatch) {
+  const int64_t n = 3000;
+  const int p = 6, G = 3, R = 4, F = G * R;
+  std::mt19937 gen(5);
+  std::normal_distribution<double> normal;
+  std::uniform_real_distribution<double> unit;
+  std::vector<float> x(static_cast<size_t>(n) * p), labels(static_cast<size_t>(n) * F),
+      weights(labels.size(), 0.0f);
+  for (int64_t i = 0; i < n; ++i) {
+    for (int j = 0; j < p; ++j) x[i * p + j] = static_cast<float>(normal(gen));
+    const double z = x[i * p] - 0.5 * x[i * p + 1] + normal(gen);
+    for (int g = 0; g < G; ++g)
+      for (int r = 0; r < R; ++r) {
+        const size_t at = static_cast<size_t>(i) * F + g * R + r;
+        labels[at] = static_cast<float>(z > 0);
+        // Target 0 uses 80% of the rows in every fit (the shared batch); targets 1 and 2 draw
+        // 5% and 2% per fit, about 19% and 8% of the rows over their 4 fits (each alone).
+        const double keep = g == 0 ? 0.8 : g == 1 ? 0.05 : 0.02;
+        weights[at] = static_cast<float>(unit(gen) < keep);
+      }
+  }
+  CpuBackend cpu(1);
+  DeviceArray<float> dx(cpu, x.size()), dy(cpu, labels.size()), dw(cpu, weights.size());
+  dx.upload(x);
+  dy.upload(labels);
+  dw.upload(weights);
+  const LogisticFits one = fit_logistic(cpu, dx.data(), n, p, dy.data(), dw.data(), F);
+  const LogisticFits parts = fit_target_batches(cpu, x, dx.data(), n, p, labels, weights, G, R, {});
+  // On the CPU a row of weight 0 adds exact zeros to every sum (its loss term and gradient are
+  // 0 times something), and with 6 features the linear layer's loops sum rows in order: the
+  // gathered batches give the bits of the one batch, which any wrong row or label would break.
+  ASSERT_EQ(parts.fits, F);
+  EXPECT_EQ(parts.coef, one.coef);
+  EXPECT_EQ(parts.intercept, one.intercept);
+  EXPECT_EQ(parts.objective, one.objective);
+  EXPECT_EQ(parts.iterations, one.iterations);
+  for (int f = 0; f < F; ++f) EXPECT_TRUE(parts.converged[f]) << f;
+}
+
 }  // namespace
 }  // namespace xent

@@ -49,11 +49,13 @@ struct Dims {
 };
 
 // The paper's encoder and heads (batch 1024, d = 5), a population, and odd shapes: widths 8,
-// 16 and 32 are where OpenBLAS may take its small-matrix kernels.
+// 16 and 32 are where OpenBLAS may take its small-matrix kernels; 20,000 rows are a probe's
+// long reduction, whose dW is split into blocks of input columns (600 = 2 x 256 + 88).
 const std::vector<Dims> kShapes = {
-    {1, 1024, 5, 50}, {1, 1024, 50, 250}, {1, 1024, 250, 250}, {1, 1024, 250, 50},
-    {1, 1024, 50, 5}, {1, 1024, 5, 100},  {1, 1024, 5, 1000},  {3, 200, 50, 250},
-    {4, 300, 5, 100}, {2, 197, 13, 16},   {3, 131, 32, 8},     {1, 777, 16, 32},
+    {1, 20000, 600, 7},  {2, 16384, 300, 3}, {1, 1024, 5, 50}, {1, 1024, 50, 250},
+    {1, 1024, 250, 250}, {1, 1024, 250, 50}, {1, 1024, 50, 5}, {1, 1024, 5, 100},
+    {1, 1024, 5, 1000},  {3, 200, 50, 250},  {4, 300, 5, 100}, {2, 197, 13, 16},
+    {3, 131, 32, 8},     {1, 777, 16, 32},
 };
 
 std::string name(const Dims& d) {

@@ -157,6 +157,18 @@ constexpr int64_t kChunk = 256;
 
 int64_t chunks(int64_t rows) { return (rows + kChunk - 1) / kChunk; }
 
+// A replica's dW = dy^T x is one call, except over a long reduction: from kLongRows rows (a
+// probe over a whole data set, 46,110 rows for ImageNet-X; never a training batch, whose calls
+// and bits stay as they were) it is split into blocks of kDwCols input columns, one call each,
+// so that a single replica's gradient, half of a probe's work, runs on every thread. Each
+// element's sum still runs over all rows in one call; the blocks depend on the shape alone.
+constexpr int64_t kLongRows = 16384;
+constexpr int kDwCols = 256;
+
+int dw_blocks(const LinearShape& s) {
+  return s.rows >= kLongRows ? (s.in + kDwCols - 1) / kDwCols : 1;
+}
+
 void linear_forward(const LinearShape& s, const float* x, const float* w, const float* b, float* y,
                     ThreadPool& pool) {
   const int64_t rows = s.rows;
@@ -207,10 +219,14 @@ void linear_backward(const LinearShape& s, const float* x, const float* w, const
   };
   if (s.in > kSmallInner) {
     const int64_t per = dx ? chunks(rows) : 0;
-    const auto dw_call = [&](int64_t k) {
-      cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, s.out, s.in, static_cast<int>(rows),
-                  1.0f, dy + k * rows * s.out, s.out, x + k * rows * s.in, s.in, 0.0f,
-                  dw + k * per_w, s.in);
+    const int blocks = dw_blocks(s);
+    const int cols = blocks == 1 ? s.in : kDwCols;
+    const auto dw_call = [&](int64_t t) {  // block t % blocks of replica t / blocks
+      const int64_t k = t / blocks;
+      const int i0 = static_cast<int>(t % blocks) * cols, n = std::min(cols, s.in - i0);
+      cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, s.out, n, static_cast<int>(rows), 1.0f,
+                  dy + k * rows * s.out, s.out, x + k * rows * s.in + i0, s.in, 0.0f,
+                  dw + k * per_w + i0, s.in);
     };
     const auto dx_call = [&](int64_t k, int64_t chunk) {
       const int64_t r0 = chunk * kChunk;
@@ -224,7 +240,7 @@ void linear_backward(const LinearShape& s, const float* x, const float* w, const
       // stay in the cache of the thread that wrote them); balanced when the threads divide K.
       pool.run(s.K, 1, [&](int64_t k0, int64_t k1) {
         for (int64_t k = k0; k < k1; ++k) {
-          dw_call(k);
+          for (int b = 0; b < blocks; ++b) dw_call(k * blocks + b);
           for (int64_t c = 0; c < per; ++c) dx_call(k, c);
           if (db)
             for (int64_t c = 0; c < col_blocks; ++c) db_block(k * col_blocks + c);
@@ -233,8 +249,9 @@ void linear_backward(const LinearShape& s, const float* x, const float* w, const
       return;
     }
     // Fewer replicas than threads: the calls go to whichever thread is free, largest first:
-    // each replica's dW = dy^T x, its dx = dy W by chunks of rows, then db's column blocks.
-    const int64_t dw_calls = s.K, dx_calls = s.K * per;
+    // each replica's dW = dy^T x (by blocks of columns), its dx = dy W by chunks of rows, then
+    // db's column blocks.
+    const int64_t dw_calls = int64_t{s.K} * blocks, dx_calls = s.K * per;
     pool.run_each(dw_calls + dx_calls + (db ? s.K * col_blocks : 0), [&](int64_t t) {
       if (t < dw_calls)
         dw_call(t);

@@ -107,7 +107,101 @@ Split split(const std::vector<int32_t>& y, int classes, const FactorProbeOptions
   return s;
 }
 
+// The columns `fits` of a [n][F] array, over `rows` (every row when empty): [rows][fits].
+std::vector<float> gather(const std::vector<float>& a, int F, const std::vector<int64_t>& rows,
+                          int64_t n, const std::vector<int>& fits) {
+  const size_t m = fits.size(), count = rows.empty() ? static_cast<size_t>(n) : rows.size();
+  std::vector<float> out(count * m);
+  for (size_t i = 0; i < count; ++i) {
+    const size_t r = rows.empty() ? i : static_cast<size_t>(rows[i]);
+    for (size_t j = 0; j < m; ++j) out[i * m + j] = a[r * F + fits[j]];
+  }
+  return out;
+}
+
+// Fits `ids` of a batch, solved as `part`, placed into `all` (sized for the whole batch).
+void place(LogisticFits& all, const LogisticFits& part, const std::vector<int>& ids) {
+  const size_t kp = static_cast<size_t>(part.coef_rows) * part.p, k = part.coef_rows;
+  for (size_t j = 0; j < ids.size(); ++j) {
+    const size_t f = static_cast<size_t>(ids[j]);
+    std::copy_n(part.coef.begin() + static_cast<ptrdiff_t>(j * kp), kp,
+                all.coef.begin() + static_cast<ptrdiff_t>(f * kp));
+    std::copy_n(part.intercept.begin() + static_cast<ptrdiff_t>(j * k), k,
+                all.intercept.begin() + static_cast<ptrdiff_t>(f * k));
+    all.objective[f] = part.objective[j];
+    all.grad_max[f] = part.grad_max[j];
+    all.iterations[f] = part.iterations[j];
+    all.converged[f] = part.converged[j];
+  }
+}
+
 }  // namespace
+
+LogisticFits fit_target_batches(Backend& b, const std::vector<float>& x, const float* dx, int64_t n,
+                                int p, const std::vector<float>& labels,
+                                const std::vector<float>& wts, int G, int R,
+                                const LogisticOptions& lo) {
+  const int F = G * R;
+  std::vector<int> shared;
+  std::vector<std::vector<int64_t>> alone_rows;
+  std::vector<std::vector<int>> alone_fits;
+  for (int g = 0; g < G; ++g) {
+    std::vector<int64_t> rows;
+    for (int64_t i = 0; i < n; ++i)
+      for (int r = 0; r < R; ++r)
+        if (wts[static_cast<size_t>(i) * F + g * R + r] != 0.0f) {
+          rows.push_back(i);
+          break;
+        }
+    std::vector<int> ids;
+    for (int r = 0; r < R; ++r) ids.push_back(g * R + r);
+    if (2 * static_cast<int64_t>(rows.size()) <= n) {
+      alone_rows.push_back(std::move(rows));
+      alone_fits.push_back(std::move(ids));
+    } else {
+      shared.insert(shared.end(), ids.begin(), ids.end());
+    }
+  }
+  if (static_cast<int>(shared.size()) == F) {  // one batch over the arrays as they are
+    DeviceArray<float> dy(b, labels.size()), dw(b, wts.size());
+    dy.upload(labels);
+    dw.upload(wts);
+    return fit_logistic(b, dx, n, p, dy.data(), dw.data(), F, lo);
+  }
+  LogisticFits all;
+  all.fits = F;
+  all.p = p;
+  all.classes = lo.classes;
+  all.coef_rows = lo.classes == 2 ? 1 : lo.classes;
+  all.coef.resize(static_cast<size_t>(F) * all.coef_rows * p);
+  all.intercept.resize(static_cast<size_t>(F) * all.coef_rows);
+  all.objective.resize(static_cast<size_t>(F));
+  all.grad_max.resize(static_cast<size_t>(F));
+  all.iterations.resize(static_cast<size_t>(F));
+  all.converged.resize(static_cast<size_t>(F));
+  const auto solve = [&](const float* xs, const std::vector<int64_t>& rows,
+                         const std::vector<int>& ids) {
+    const int64_t m = rows.empty() ? n : static_cast<int64_t>(rows.size());
+    const std::vector<float> y = gather(labels, F, rows, n, ids), w = gather(wts, F, rows, n, ids);
+    DeviceArray<float> dy(b, y.size()), dw(b, w.size());
+    dy.upload(y);
+    dw.upload(w);
+    place(all, fit_logistic(b, xs, m, p, dy.data(), dw.data(), static_cast<int>(ids.size()), lo),
+          ids);
+  };
+  if (!shared.empty()) solve(dx, {}, shared);
+  for (size_t a = 0; a < alone_rows.size(); ++a) {
+    const std::vector<int64_t>& rows = alone_rows[a];
+    std::vector<float> xa(rows.size() * static_cast<size_t>(p));
+    for (size_t i = 0; i < rows.size(); ++i)
+      std::copy_n(x.begin() + static_cast<ptrdiff_t>(rows[i] * p), p,
+                  xa.begin() + static_cast<ptrdiff_t>(i * p));
+    DeviceArray<float> dxa(b, xa.size());
+    dxa.upload(xa);
+    solve(dxa.data(), rows, alone_fits[a]);
+  }
+  return all;
+}
 
 FactorProbe probe_factors(Backend& b, const FeatureSet& features, const FactorTargets& targets,
                           const FactorProbeOptions& o) {
@@ -171,13 +265,11 @@ FactorProbe probe_factors(Backend& b, const FeatureSet& features, const FactorTa
           labels[static_cast<size_t>(i) * F + f] = static_cast<float>(targets.labels[t][i]);
         for (const int64_t i : s.train) wts[static_cast<size_t>(i) * F + f] = 1.0f;
       }
-    DeviceArray<float> dy(b, labels.size()), dw(b, wts.size());
-    dy.upload(labels);
-    dw.upload(wts);
     LogisticOptions lo;
     lo.C = o.C;
     lo.classes = K;
-    const LogisticFits fits = fit_logistic(b, dx.data(), n, p, dy.data(), dw.data(), F, lo);
+    const LogisticFits fits = fit_target_batches(b, x, dx.data(), n, p, labels, wts,
+                                                 static_cast<int>(group.size()), R, lo);
     const int k = fits.coef_rows;
 
     // Every fit's logits on every row: one GEMM.

@@ -8,8 +8,8 @@
 // a Philox shuffle of each class's rows on stream = target index), each part balanced by
 // keeping the first rows of each class up to the minority class's count, and an L2 logistic
 // regression (include/xent/logistic.h, scikit-learn's objective) fitted on the balanced training
-// part and scored on both balanced parts (include/xent/classification.h). All targets x repeats
-// of a feature set with the same number of classes are one batch of fits on the shared matrix.
+// part and scored on both balanced parts (include/xent/classification.h). The targets x repeats
+// of a feature set with the same number of classes are fitted together (fit_target_batches).
 // repeats = 0 fits each target once on all rows, unsplit and unbalanced, and keeps the weights.
 //
 // A target of K >= 3 classes (labels 0 .. K-1, every class present) is the multinomial fit of
@@ -23,6 +23,7 @@
 
 #include "xent/backend.h"
 #include "xent/classification.h"
+#include "xent/logistic.h"
 
 namespace xent {
 
@@ -70,6 +71,18 @@ struct FactorProbe {
   // [targets][kept] and [targets] when every target is binary).
   std::vector<double> weights, intercepts;
 };
+
+// The F = G targets x R repeats fits of one kind of target (fit g R + r: target g, repeat r) on
+// x [n][p] (on the host, and in backend memory as x_device), labels and 0/1 weights [n][F] on
+// the host. A fit's cost is its batch's rows times its iterations, and a balanced part of a rare
+// factor selects a few hundred of ImageNet-X's 46,110 rows: a target whose fits together touch
+// at most half the rows is solved alone on those rows, gathered once in their order; the other
+// targets share one batch over all rows, so that their fits share each pass over x. Rows of zero
+// weight add nothing to a fit's objective or gradient, so the optimum is the same either way.
+LogisticFits fit_target_batches(Backend& b, const std::vector<float>& x, const float* x_device,
+                                int64_t n, int p, const std::vector<float>& labels,
+                                const std::vector<float>& weights, int G, int R,
+                                const LogisticOptions& o);
 
 // Throws InputError naming the feature set or target: rows that do not match, a constant
 // target, a negative label, NaN or inf in the features, every column filtered away, a part with

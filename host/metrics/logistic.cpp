@@ -57,8 +57,11 @@ std::vector<double> direction(const Fit& f) {
   return q;
 }
 
-// Every fit's objective and gradient at theta[f], one pass over the rows for all of them: the
-// k coefficient rows of every fit are one linear layer of F k outputs, fit-major.
+// The objective and gradient of a set of fits at their theta[f], one pass over the rows for all
+// of them: the k coefficient rows of every fit in the set are one linear layer of m k outputs,
+// in the set's order. Only fits that need a value are evaluated (one still searching along its
+// line, not one that has accepted its step or finished), so an evaluation's two GEMMs shrink as
+// the fits converge: the last few fits of a batch no longer carry every other fit's columns.
 class Evaluator {
  public:
   Evaluator(Backend& b, const float* x, int64_t n, int p, const float* labels, const float* weights,
@@ -78,58 +81,93 @@ class Evaluator {
         dw_(b, static_cast<size_t>(fits) * k * p),
         db_(b, static_cast<size_t>(fits) * k),
         loss_(b, static_cast<size_t>(fits)),
+        set_labels_(b, static_cast<size_t>(n) * fits),
+        set_weights_(b, static_cast<size_t>(n) * fits),
         hw_(static_cast<size_t>(fits) * k * p),
-        hb_(static_cast<size_t>(fits) * k) {
+        hb_(static_cast<size_t>(fits) * k),
+        host_labels_(static_cast<size_t>(n) * fits),
+        host_weights_(host_labels_.size()) {
+    b.download(host_weights_.data(), weights, host_weights_.size() * sizeof(float));
+    b.download(host_labels_.data(), labels, host_labels_.size() * sizeof(float));
     // S_f, the weight of each fit, once.
-    std::vector<float> w(static_cast<size_t>(n) * fits);
-    b.download(w.data(), weights, w.size() * sizeof(float));
     sum_w_.assign(static_cast<size_t>(fits), 0.0);
     for (int64_t i = 0; i < n; ++i)
-      for (int f = 0; f < fits; ++f) sum_w_[f] += w[static_cast<size_t>(i) * fits + f];
+      for (int f = 0; f < fits; ++f) sum_w_[f] += host_weights_[static_cast<size_t>(i) * fits + f];
     // The multinomial loss indexes the logits by label: check every one is a class.
-    if (k > 1) {
-      std::vector<float> y(w.size());
-      b.download(y.data(), labels, y.size() * sizeof(float));
-      for (size_t i = 0; i < y.size(); ++i)
-        if (!(y[i] >= 0.0f && y[i] < static_cast<float>(k) && y[i] == std::floor(y[i])))
-          throw InputError("logistic regression: label " + std::to_string(y[i]) + " of row " +
+    if (k > 1)
+      for (size_t i = 0; i < host_labels_.size(); ++i) {
+        const float y = host_labels_[i];
+        if (!(y >= 0.0f && y < static_cast<float>(k) && y == std::floor(y)))
+          throw InputError("logistic regression: label " + std::to_string(y) + " of row " +
                            std::to_string(i / static_cast<size_t>(fits)) +
                            " is not a class in 0.." + std::to_string(k - 1));
-    }
+      }
   }
   double weight(int f) const { return sum_w_[f]; }
 
-  void operator()(const std::vector<std::vector<double>>& theta, std::vector<double>& value,
-                  std::vector<std::vector<double>>& grad) {
+  // value[f] and grad[f] for each f in `set` (ascending fit indices); the others are untouched.
+  void operator()(const std::vector<int>& set, const std::vector<std::vector<double>>& theta,
+                  std::vector<double>& value, std::vector<std::vector<double>>& grad) {
+    const int m = static_cast<int>(set.size());
+    if (m == 0) return;
     const size_t kp = static_cast<size_t>(k_) * p_;
-    for (int f = 0; f < F_; ++f) {
-      for (size_t j = 0; j < kp; ++j) hw_[f * kp + j] = static_cast<float>(theta[f][j]);
+    for (int j = 0; j < m; ++j) {
+      const std::vector<double>& t = theta[set[j]];
+      for (size_t i = 0; i < kp; ++i) hw_[j * kp + i] = static_cast<float>(t[i]);
       for (int c = 0; c < k_; ++c)
-        hb_[static_cast<size_t>(f) * k_ + c] = static_cast<float>(theta[f][kp + c]);
+        hb_[static_cast<size_t>(j) * k_ + c] = static_cast<float>(t[kp + c]);
     }
-    w_.upload(hw_);
-    bias_.upload(hb_);
-    const LinearShape ls{1, n_, p_, F_ * k_};
+    b_.upload(w_.data(), hw_.data(), m * kp * sizeof(float));
+    b_.upload(bias_.data(), hb_.data(), static_cast<size_t>(m) * k_ * sizeof(float));
+    const float *labels = labels_, *weights = weights_;
+    if (m < F_) {
+      select(set);
+      labels = set_labels_.data();
+      weights = set_weights_.data();
+    }
+    const LinearShape ls{1, n_, p_, m * k_};
     b_.linear_forward(ls, x_, w_.data(), bias_.data(), logits_.data());
     if (k_ == 1)
-      b_.logistic_loss({n_, F_}, logits_.data(), labels_, weights_, loss_.data());
+      b_.logistic_loss({n_, m}, logits_.data(), labels, weights, loss_.data());
     else
-      b_.multinomial_loss({n_, F_, k_}, logits_.data(), labels_, weights_, loss_.data());
+      b_.multinomial_loss({n_, m, k_}, logits_.data(), labels, weights, loss_.data());
     b_.linear_backward(ls, x_, w_.data(), logits_.data(), nullptr, dw_.data(), db_.data());
-    const std::vector<double> loss = loss_.download();
-    const std::vector<float> dw = dw_.download(), db = db_.download();
-    for (int f = 0; f < F_; ++f) {
+    std::vector<double> loss(static_cast<size_t>(m));
+    std::vector<float> dw(m * kp), db(static_cast<size_t>(m) * k_);
+    b_.download(loss.data(), loss_.data(), loss.size() * sizeof(double));
+    b_.download(dw.data(), dw_.data(), dw.size() * sizeof(float));
+    b_.download(db.data(), db_.data(), db.size() * sizeof(float));
+    for (int j = 0; j < m; ++j) {
+      const int f = set[j];
       const double S = sum_w_[f];
+      const std::vector<double>& t = theta[f];
       double ww = 0.0;
-      for (size_t j = 0; j < kp; ++j) ww += theta[f][j] * theta[f][j];
-      value[f] = loss[f] / S + ww / (2.0 * C_ * S);
+      for (size_t i = 0; i < kp; ++i) ww += t[i] * t[i];
+      value[f] = loss[j] / S + ww / (2.0 * C_ * S);
       grad[f].resize(kp + k_);
-      for (size_t j = 0; j < kp; ++j) grad[f][j] = dw[f * kp + j] / S + theta[f][j] / (C_ * S);
-      for (int c = 0; c < k_; ++c) grad[f][kp + c] = db[static_cast<size_t>(f) * k_ + c] / S;
+      for (size_t i = 0; i < kp; ++i) grad[f][i] = dw[j * kp + i] / S + t[i] / (C_ * S);
+      for (int c = 0; c < k_; ++c) grad[f][kp + c] = db[static_cast<size_t>(j) * k_ + c] / S;
     }
   }
 
  private:
+  // The labels and weights of the fits in `set`, [n][m], in backend memory; gathered again only
+  // when the set changes (it does once per line-search halving at most, and a gather is
+  // n m floats against the GEMMs' n m k p multiply-adds).
+  void select(const std::vector<int>& set) {
+    if (set == selected_) return;
+    const size_t m = set.size();
+    std::vector<float> y(static_cast<size_t>(n_) * m), w(y.size());
+    for (int64_t i = 0; i < n_; ++i)
+      for (size_t j = 0; j < m; ++j) {
+        y[i * m + j] = host_labels_[static_cast<size_t>(i) * F_ + set[j]];
+        w[i * m + j] = host_weights_[static_cast<size_t>(i) * F_ + set[j]];
+      }
+    set_labels_.upload(y);
+    set_weights_.upload(w);
+    selected_ = set;
+  }
+
   Backend& b_;
   const float* x_;
   int64_t n_;
@@ -139,8 +177,10 @@ class Evaluator {
   double C_;
   DeviceArray<float> w_, bias_, logits_, dw_, db_;
   DeviceArray<double> loss_;
-  std::vector<float> hw_, hb_;
+  DeviceArray<float> set_labels_, set_weights_;
+  std::vector<float> hw_, hb_, host_labels_, host_weights_;
   std::vector<double> sum_w_;
+  std::vector<int> selected_;
 };
 
 }  // namespace
@@ -166,7 +206,9 @@ LogisticFits fit_logistic(Backend& b, const float* x, int64_t n, int p, const fl
   std::vector<std::vector<double>> theta(static_cast<size_t>(fits), std::vector<double>(dim, 0.0)),
       grad(static_cast<size_t>(fits));
   std::vector<double> value(static_cast<size_t>(fits));
-  eval(theta, value, grad);
+  std::vector<int> all(static_cast<size_t>(fits));
+  for (int f = 0; f < fits; ++f) all[f] = f;
+  eval(all, theta, value, grad);
   for (int f = 0; f < fits; ++f) {
     state[f].theta = theta[f];
     state[f].grad = grad[f];
@@ -197,13 +239,14 @@ LogisticFits fit_logistic(Backend& b, const float* x, int64_t n, int p, const fl
     }
     if (active.empty()) break;
     // Backtracking line search, every searching fit in the same evaluations; a fit that has
-    // accepted its step (or is done) is evaluated at its current point meanwhile.
+    // accepted its step (or is done) is not evaluated again.
     std::vector<int> searching = active;
     for (int h = 0; h <= kMaxHalvings && !searching.empty(); ++h) {
-      for (int f = 0; f < fits; ++f) theta[f] = state[f].theta;
-      for (const int f : searching)
+      for (const int f : searching) {
+        theta[f] = state[f].theta;
         for (size_t j = 0; j < dim; ++j) theta[f][j] += step[f] * dir[f][j];
-      eval(theta, value, grad);
+      }
+      eval(searching, theta, value, grad);
       std::vector<int> again;
       for (const int f : searching) {
         Fit& s = state[f];
