@@ -1,6 +1,7 @@
 // `xent probe-factors` end to end: ImageNet-X annotations aligned by file name, the files it
 // writes, and its one-line refusals of inputs that do not fit together.
 #include <gtest/gtest.h>
+#include <stb_image.h>
 #include <unistd.h>
 
 #include <filesystem>
@@ -96,6 +97,34 @@ TEST(ProbeFactorsCli, ImagenetXAnnotationsGiveEveryTargetRepeatAndPart) {
                           "iterations", "converged"})
     EXPECT_TRUE(first.contains(key)) << key;
   EXPECT_TRUE(fs::exists(f.dir / "out" / "results.csv"));
+  fs::remove_all(f.dir);
+}
+
+// Pixels of colour (r, g, b) in an RGB PNG; -1 when it cannot be read.
+long count_colour(const fs::path& png, int r, int g, int b) {
+  int w = 0, h = 0, channels = 0;
+  unsigned char* px = stbi_load(png.string().c_str(), &w, &h, &channels, 3);
+  if (!px) return -1;
+  long n = 0;
+  for (long i = 0; i < long{w} * h; ++i)
+    n += px[3 * i] == r && px[3 * i + 1] == g && px[3 * i + 2] == b;
+  stbi_image_free(px);
+  return n;
+}
+
+TEST(ProbeFactorsCli, TheFigureDrawsEveryFeatureSet) {
+  const Files f = write_files("figure");
+  const test::XentResult r =
+      test::run_xent(args(f, "--repeats 3 --features again=" + f.features.string()));
+  ASSERT_EQ(r.code, 0) << r.err;
+  const fs::path png = f.dir / "out" / "factors.png";
+  ASSERT_TRUE(fs::exists(png));
+  EXPECT_FALSE(fs::exists(f.dir / "out" / "factors.png.tmp"));
+  // The first two colours of the cycle (host/experiments/factor_figure.cpp), one per feature
+  // set: 17 markers each and the legend's; the third colour is not used.
+  EXPECT_GT(count_colour(png, 31, 119, 180), 17 * 30);
+  EXPECT_GT(count_colour(png, 255, 127, 14), 17 * 30);
+  EXPECT_EQ(count_colour(png, 44, 160, 44), 0);
   fs::remove_all(f.dir);
 }
 

@@ -3,12 +3,14 @@
 
 usage: tools/plot_factors.py DIR [--sort-by NAME] [--part test]
 
-Reads DIR/results.json and writes DIR/factors.png as the paper's ImageNet-X figure draws it:
-mean accuracy +- SEM over repeats per factor (x) and feature set (one marker each), factors
-sorted by the accuracy of --sort-by (default: the first feature set; the paper sorts by the
-pretrained ResNet-50), the chance line at 0.5, and a star above a factor where a two-sided
-one-sample t-test of the repeats' accuracies against 0.5 passes at the Bonferroni level
-0.05 / (factors x feature sets). Needs numpy, scipy and matplotlib.
+Reads DIR/results.json and writes DIR/factors_mpl.png (`xent probe-factors` itself writes
+DIR/factors.png, the same figure in its own bitmap font) as the paper's ImageNet-X figure
+draws it: mean accuracy +- SEM over repeats per factor (x) and feature set (one marker each),
+factors sorted by the accuracy of --sort-by (default: the first feature set; the paper sorts
+by the pretrained ResNet-50), the chance level (0.5; 1/K for a target of K balanced classes),
+and a star above a factor where a two-sided one-sample t-test of the repeats' accuracies
+against chance passes at the Bonferroni level 0.05 / (factors x feature sets). Needs numpy,
+scipy and matplotlib.
 """
 import argparse
 import json
@@ -46,6 +48,8 @@ def main():
         if r["part"] == part and r["accuracy"] is not None:
             acc[(r["features"], r["target"])].append(r["accuracy"])
     mean = {k: np.mean(v) if v else np.nan for k, v in acc.items()}
+    classes = dict(zip(targets, doc.get("classes", [2] * len(targets))))
+    chance = {t: 1.0 / classes[t] for t in targets}
     order = sorted(targets, key=lambda t: -mean[(sort_by, t)])
     alpha = 0.05 / (len(targets) * len(sets))
     fig, ax = plt.subplots(figsize=(max(6, 0.55 * len(targets)), 4))
@@ -59,9 +63,14 @@ def main():
         ax.errorbar(x, m, yerr=sem, fmt="o", ms=4, capsize=2, label=s)
         for xi, t in zip(x, order):
             v = acc[(s, t)]
-            if len(v) > 1 and np.std(v) > 0 and ttest_1samp(v, 0.5).pvalue < alpha:
+            if len(v) > 1 and np.std(v) > 0 and ttest_1samp(v, chance[t]).pvalue < alpha:
                 ax.text(xi, mean[(s, t)] + 0.02, "*", ha="center", fontsize=9)
-    ax.axhline(0.5, color="gray", ls="--", lw=1, label="chance")
+    if all(classes[t] == 2 for t in targets):
+        ax.axhline(0.5, color="gray", ls="--", lw=1, label="chance")
+    else:
+        for i, t in enumerate(order):
+            ax.hlines(chance[t], i - 0.45, i + 0.45, color="gray", ls="--", lw=1,
+                      label="chance (1/K)" if i == 0 else None)
     ax.set_xticks(xs)
     ax.set_xticklabels(order, rotation=60, ha="right")
     ax.set_ylabel(f"accuracy ({part}), mean ± SEM")
@@ -69,8 +78,8 @@ def main():
     ax.legend(fontsize=8)
     ax.grid(alpha=0.3, axis="y")
     fig.tight_layout()
-    fig.savefig(a.dir / "factors.png", dpi=130)
-    print(f"plot_factors: wrote {a.dir / 'factors.png'}")
+    fig.savefig(a.dir / "factors_mpl.png", dpi=130)
+    print(f"plot_factors: wrote {a.dir / 'factors_mpl.png'}")
     return 0
 
 

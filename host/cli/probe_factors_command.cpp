@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "cli/commands.h"
+#include "experiments/factor_figure.h"
 #include "experiments/probe_factors.h"
 #include "io/files.h"
 #include "xent/error.h"
@@ -338,10 +339,13 @@ void run(const Options& o) {
                  "xent probe-factors: %zu scored fits stopped above the gradient tolerance (the "
                  "rounding floor of float logits); see \"converged\" in results.json\n",
                  unconverged);
-  std::fprintf(stderr,
-               "xent probe-factors: wrote %s/results.json and results.csv; the figure: "
-               "tools/plot_factors.py %s\n",
-               o.out.c_str(), o.out.c_str());
+  // The figure last, written whole under a temporary name first like the other files.
+  const std::string png = o.out + "/factors.png";
+  write_factor_figure(png + ".tmp", probes, targets.names, part);
+  if (std::rename((png + ".tmp").c_str(), png.c_str()) != 0)
+    throw InputError(png + ": cannot rename the figure into place");
+  std::fprintf(stderr, "xent probe-factors: wrote %s/results.json, results.csv and factors.png\n",
+               o.out.c_str());
 }
 
 }  // namespace
