@@ -5,7 +5,9 @@ per factor, mean +- std over the repeats, beside the paper's Table 4 values wher
     tools/dislib_report.py RUN_DIR... [--out report.md] [--plot figure.png]
 
 Each RUN_DIR holds a finished run's summary.json (a run without one did not finish and is
-named as such). The table needs only the standard library; --plot needs matplotlib: one panel
+named as such). Runs of the same dataset and model whose repeats have different split seeds
+(say `--repeats 2`, then `--repeats 8 --set data.split_seed=2 --set train.seed=2`: repeats 2..9
+of the same population, each repeat's split and seed its own) are pooled into one row. The table needs only the standard library; --plot needs matplotlib: one panel
 per dataset, a group of bars per factor (one bar per model, mean +- std over the repeats) and
 the paper's values as black ticks.
 """
@@ -34,6 +36,31 @@ def load(run):
             sys.exit("%s: no '%s' (not written by xent dislib?)" % (path, key))
     s["dir"] = run
     return s
+
+
+def pool(runs):
+    """One run per (dataset, model): the repeats of several runs together, mean and std again."""
+    out = {}
+    for r in runs:
+        key = (r["dataset"], r["model"])
+        if key not in out:
+            out[key] = r
+            continue
+        a = out[key]
+        seen = {p["split_seed"] for p in a["per_repeat"]}
+        if any(p["split_seed"] in seen for p in r["per_repeat"]):
+            sys.exit("%s and %s: the same split seed twice (not separate repeats)"
+                     % (a["dir"], r["dir"]))
+        a["per_repeat"] = a["per_repeat"] + r["per_repeat"]
+        a["repeats"] += r["repeats"]
+        a["wall_s"] += r["wall_s"]
+        a["dir"] = a["dir"] + " + " + r["dir"]
+        for t in a["targets"]:
+            v = [p["pearson_r"][t] for p in a["per_repeat"]]
+            m = sum(v) / len(v)
+            a["pearson_r_mean"][t] = m
+            a["pearson_r_std"][t] = (sum((x - m) ** 2 for x in v) / (len(v) - 1)) ** 0.5
+    return list(out.values())
 
 
 def cell(mean, sd):
@@ -117,7 +144,7 @@ def main():
     p.add_argument("--out", help="write the markdown here instead of stdout")
     p.add_argument("--plot", help="also draw the table as a PNG here (needs matplotlib)")
     a = p.parse_args()
-    runs = [load(r) for r in a.runs]
+    runs = pool([load(r) for r in a.runs])
     text = table(runs)
     if a.plot:
         plot(runs, a.plot)
