@@ -29,6 +29,11 @@ TEST(TTest, TailMatchesScipy) {
 
 TEST(TTest, OneSampleMatchesScipy) {
   EXPECT_NEAR(t_test_p({0.52, 0.55, 0.49, 0.61, 0.58}, 0.5), 0.07791562124471572, 1e-12);
+  // scipy.stats.sem([0.52, 0.55, 0.49, 0.61, 0.58]) = 0.02121320343559642.
+  const auto [mean, sem] = mean_sem({0.52, 0.55, 0.49, 0.61, 0.58});
+  EXPECT_NEAR(mean, 0.55, 1e-15);
+  EXPECT_NEAR(sem, 0.02121320343559642, 1e-15);
+  EXPECT_EQ(mean_sem({0.7}).second, 0.0);
   EXPECT_TRUE(std::isnan(t_test_p({0.7}, 0.5)));            // one value: no spread
   EXPECT_TRUE(std::isnan(t_test_p({0.7, 0.7, 0.7}, 0.5)));  // no spread
 }

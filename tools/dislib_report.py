@@ -7,9 +7,10 @@ per factor, mean +- std over the repeats, beside the paper's Table 4 values wher
 Each RUN_DIR holds a finished run's summary.json (a run without one did not finish and is
 named as such). Runs of the same dataset and model whose repeats have different split seeds
 (say `--repeats 2`, then `--repeats 8 --set data.split_seed=2 --set train.seed=2`: repeats 2..9
-of the same population, each repeat's split and seed its own) are pooled into one row. The table needs only the standard library; --plot needs matplotlib: one panel
-per dataset, a group of bars per factor (one bar per model, mean +- std over the repeats) and
-the paper's values as black ticks.
+of the same population, each repeat's split and seed its own) are pooled into one row. The
+table needs only the standard library; --plot needs matplotlib: one panel per dataset, a group
+of bars per factor (one bar per model, mean +- std over the repeats) and the paper's values as
+black ticks.
 """
 import argparse
 import json

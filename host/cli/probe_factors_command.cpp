@@ -19,6 +19,7 @@
 #include "io/files.h"
 #include "xent/error.h"
 #include "xent/npy.h"
+#include "xent/t_test.h"
 
 namespace xent::cli {
 namespace {
@@ -206,17 +207,6 @@ std::string csv_value(double v) {
   char buf[32];
   std::snprintf(buf, sizeof buf, "%.17g", v);
   return buf;
-}
-
-// Mean and standard error of the mean (ddof 1, as scipy.stats.sem) of one metric.
-std::pair<double, double> mean_sem(const std::vector<double>& v) {
-  double m = 0.0;
-  for (const double x : v) m += x;
-  m /= static_cast<double>(v.size());
-  if (v.size() < 2) return {m, 0.0};
-  double ss = 0.0;
-  for (const double x : v) ss += (x - m) * (x - m);
-  return {m, std::sqrt(ss / static_cast<double>(v.size() - 1) / static_cast<double>(v.size()))};
 }
 
 void run(const Options& o) {

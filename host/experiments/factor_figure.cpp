@@ -4,6 +4,7 @@
 #include <cmath>
 #include <cstdio>
 #include <numeric>
+#include <tuple>
 
 #include "io/chart.h"
 #include "xent/t_test.h"
@@ -40,14 +41,8 @@ void write_factor_figure(const std::string& path, const std::vector<FactorProbe>
       const auto t = std::find(targets.begin(), targets.end(), sc.target) - targets.begin();
       if (t < T) cells[s][t].acc.push_back(sc.metrics.accuracy);
     }
-    for (Cell& c : cells[s]) {
-      if (c.acc.empty()) continue;
-      const double n = static_cast<double>(c.acc.size());
-      c.mean = std::accumulate(c.acc.begin(), c.acc.end(), 0.0) / n;
-      double ss = 0.0;
-      for (const double a : c.acc) ss += (a - c.mean) * (a - c.mean);
-      c.sem = c.acc.size() > 1 ? std::sqrt(ss / (n - 1.0) / n) : 0.0;
-    }
+    for (Cell& c : cells[s])
+      if (!c.acc.empty()) std::tie(c.mean, c.sem) = mean_sem(c.acc);
   }
   std::vector<double> chance(static_cast<size_t>(T), 0.5);
   bool all_binary = true;

@@ -43,6 +43,16 @@ double incomplete_beta(double a, double b, double x) {
 
 }  // namespace
 
+std::pair<double, double> mean_sem(const std::vector<double>& v) {
+  double m = 0.0;
+  for (const double x : v) m += x;
+  m /= static_cast<double>(v.size());
+  if (v.size() < 2) return {m, 0.0};
+  double ss = 0.0;
+  for (const double x : v) ss += (x - m) * (x - m);
+  return {m, std::sqrt(ss / static_cast<double>(v.size() - 1) / static_cast<double>(v.size()))};
+}
+
 double student_t_two_sided(double t, double dof) {
   if (std::isnan(t) || !(dof > 0)) return std::numeric_limits<double>::quiet_NaN();
   if (std::isinf(t)) return 0.0;
@@ -50,17 +60,11 @@ double student_t_two_sided(double t, double dof) {
 }
 
 double t_test_p(const std::vector<double>& v, double mu) {
-  const double n = static_cast<double>(v.size());
   // Equal values have no spread (their computed one would be rounding).
   if (v.size() < 2 || std::adjacent_find(v.begin(), v.end(), std::not_equal_to<>()) == v.end())
     return std::numeric_limits<double>::quiet_NaN();
-  double mean = 0.0;
-  for (const double x : v) mean += x;
-  mean /= n;
-  double ss = 0.0;
-  for (const double x : v) ss += (x - mean) * (x - mean);
-  const double t = (mean - mu) / std::sqrt(ss / (n - 1.0) / n);
-  return student_t_two_sided(t, n - 1.0);
+  const auto [mean, sem] = mean_sem(v);
+  return student_t_two_sided((mean - mu) / sem, static_cast<double>(v.size()) - 1.0);
 }
 
 }  // namespace xent
