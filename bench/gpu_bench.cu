@@ -27,6 +27,7 @@
 #include <nlohmann/json.hpp>
 #include <random>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "bench/tiled_sgemm.h"
@@ -335,21 +336,33 @@ void elementwise_section(Context& c) {
         rm(c.stream, w), rv(c.stream, w, 0.5f, 1.5f), dg(c.stream, w), dbeta(c.stream, w),
         bias(c.stream, w), dbias(c.stream, w);
     const std::string shape = dims({s.K, s.rows, s.width});
-    // With the linear layer's bias folded in, as the layer stack runs them.
-    c.rows.push_back(
-        {"batchnorm", "forward train, fused bias + BN + LeakyReLU", shape, c.timer.time([&] {
-           xent::kernels::batchnorm_act_forward_train(s, h.get(), bias.get(), gamma.get(),
-                                                      beta.get(), a.get(), mean.get(), rstd.get(),
-                                                      rm.get(), rv.get(), c.stream);
-         }),
-         8.0 * static_cast<double>(n), 0, static_cast<double>(s.K * s.rows), "rows"});
-    c.rows.push_back(
-        {"batchnorm", "backward, fused with the bias gradient", shape, c.timer.time([&] {
-           xent::kernels::batchnorm_act_backward(s, h.get(), bias.get(), a.get(), gamma.get(),
-                                                 mean.get(), rstd.get(), da.get(), dh.get(),
-                                                 dbias.get(), dg.get(), dbeta.get(), c.stream);
-         }),
-         16.0 * static_cast<double>(n), 0, static_cast<double>(s.K * s.rows), "rows"});
+    // With the linear layer's bias folded in, as the layer stack runs them. At K = 1 both block
+    // widths (the launchers take 8 columns there: 32 blocks instead of 8), to show what the
+    // wider grid buys; K = 100 has enough 32-column blocks for every SM.
+    using xent::kernels::BatchNormBlocks;
+    using Width = std::pair<BatchNormBlocks, std::string>;
+    const std::vector<Width> widths =
+        K == 1 ? std::vector<Width>{{BatchNormBlocks::kColumns8, ", 8-column blocks"},
+                                    {BatchNormBlocks::kColumns32, ", 32-column blocks"}}
+               : std::vector<Width>{{BatchNormBlocks::kAuto, ""}};
+    for (const auto& [blocks, label] : widths) {
+      c.rows.push_back(
+          {"batchnorm", "forward train, fused bias + BN + LeakyReLU" + label, shape,
+           c.timer.time([&, blocks = blocks] {
+             xent::kernels::batchnorm_act_forward_train(s, h.get(), bias.get(), gamma.get(),
+                                                        beta.get(), a.get(), mean.get(), rstd.get(),
+                                                        rm.get(), rv.get(), c.stream, blocks);
+           }),
+           8.0 * static_cast<double>(n), 0, static_cast<double>(s.K * s.rows), "rows"});
+      c.rows.push_back(
+          {"batchnorm", "backward, fused with the bias gradient" + label, shape,
+           c.timer.time([&, blocks = blocks] {
+             xent::kernels::batchnorm_act_backward(
+                 s, h.get(), bias.get(), a.get(), gamma.get(), mean.get(), rstd.get(), da.get(),
+                 dh.get(), dbias.get(), dg.get(), dbeta.get(), c.stream, blocks);
+           }),
+           16.0 * static_cast<double>(n), 0, static_cast<double>(s.K * s.rows), "rows"});
+    }
   }
   // The classification probe's loss over 170 logistic fits of 34,000 rows (the ImageNet-X
   // protocol's larger split, 17 targets x 10 repeats); the logits become the gradient, so the

@@ -1,19 +1,22 @@
-// BatchNorm1d + LeakyReLU. A block owns 32 columns of one replica: each warp reads 32
-// consecutive floats of a row (coalesced), and the 32 warps stride over the rows. The column
-// statistics never leave the block, so one launch per op needs no scratch and no atomics. At
-// K = 1 the grid is only a few blocks (width / 32), so the blocks are as large as CUDA allows:
-// a batch of 1024 rows is one round of 32 runs, all in flight at once.
+// BatchNorm1d + LeakyReLU. A block owns `Cols` columns of one replica and 32 groups of rows
+// (threadIdx.x the column, threadIdx.y the group). The column statistics never leave the block,
+// so one launch per op needs no scratch and no atomics. Blocks are 32 columns wide (a warp reads
+// 32 consecutive floats of a row) where the grid has a block for every SM anyway; a narrower
+// grid, as at K = 1 (width 250: 8 blocks of 132 SMs), gets blocks of 8 columns, four times as
+// many, where a warp reads 8 columns of 4 rows (a 32-byte sector each). Only which threads share
+// a block changes: every thread does the same rows of the same column in the same order, so the
+// two widths give the same bits (tests/batchnorm_kernel_test.cpp checks that they do).
 //
 // The reductions reproduce the CPU twin's arithmetic exactly: runs of 32 rows (counted from
-// row 0) summed in float, the runs folded into a double in row order. Each warp sums one run
-// per round and warp 0 folds the round's runs in order. Products that the CPU rounds before an
+// row 0) summed in float, the runs folded into a double in row order. Each group sums one run
+// per round and group 0 folds the round's runs in order. Products that the CPU rounds before an
 // add go through __fmul_rn / __dmul_rn, which nvcc never contracts into an FMA.
 //
 // The linear layer's bias is folded in: every read of h adds it (one float addition, the
 // rounding of the add_bias pass it replaces), and the backward pass sums dh into its gradient
 // as it writes dh. That is two launches and two passes over the activations fewer per layer.
 // The bias gradient is a column sum in double like linear_bias_grad's, in this kernel's order
-// (a thread's rows, then the warps in order): deterministic, but not the CPU's row order, so
+// (a thread's rows, then the groups in order): deterministic, but not the CPU's row order, so
 // it agrees with the CPU to the rounding of a double sum (tests/batchnorm_kernel_test.cpp).
 #include "compat.cuh"
 //
@@ -21,14 +24,17 @@
 
 #include "batchnorm.h"
 #include "check.cuh"
+#include "grid.cuh"
 
 namespace xent::kernels {
 namespace {
 
-constexpr int kTile = 32;    // columns per block, one per lane
-constexpr int kGroups = 32;  // warps per block, each a group of rows
+constexpr int kWide = 32;    // columns per block when the grid fills the device
+constexpr int kNarrow = 8;   // columns per block when it does not
+constexpr int kGroups = 32;  // groups of rows per block
 constexpr int kRun = 32;     // rows summed in float before the double fold (the CPU's kBlock)
 constexpr int64_t kRound = int64_t{kRun} * kGroups;  // rows of one round of runs
+constexpr int kEvalCols = 32;   // columns per block in the element-wise eval pass
 constexpr int kEvalGroups = 8;  // warps per block in the element-wise eval pass
 constexpr int kEvalRows = 64;   // rows per block in the element-wise eval pass
 
@@ -43,10 +49,10 @@ __device__ __forceinline__ float with_bias(float h, const float* bias, float b) 
 }
 
 // N column sums over rows [0, rows) in the CPU's order; term(r, run) adds row r's N values to
-// run[]. The totals are valid in warp 0 (threadIdx.y == 0) only. Every thread must call it.
-template <int N, typename Term>
+// run[]. The totals are valid in group 0 (threadIdx.y == 0) only. Every thread must call it.
+template <int N, int Cols, typename Term>
 __device__ __forceinline__ void column_sums(int64_t rows, bool active, Term term,
-                                            float (*part)[kGroups][kTile], double* total) {
+                                            float (*part)[kGroups][Cols], double* total) {
   const int tx = static_cast<int>(threadIdx.x), ty = static_cast<int>(threadIdx.y);
   for (int i = 0; i < N; ++i) total[i] = 0.0;
   for (int64_t base = 0; base < rows; base += kRound) {
@@ -65,7 +71,7 @@ __device__ __forceinline__ void column_sums(int64_t rows, bool active, Term term
   }
 }
 
-// Warp 0's part once a column's sum of squares about the mean is known: saves mean and rstd,
+// Group 0's part once a column's sum of squares about the mean is known: saves mean and rstd,
 // updates the running statistics, and leaves the column's affine map in shared memory.
 __device__ __forceinline__ void finish_statistics(const BatchNormShape& s, int64_t p, float mf,
                                                   double squares, const float* gamma,
@@ -99,17 +105,18 @@ __device__ __forceinline__ void finish_statistics(const BatchNormShape& s, int64
 // A batch of at most one round (kRound rows, the paper's 1024) reads h once: each thread keeps
 // its run of kRun rows in registers through the mean, the variance and the output. The same
 // additions in the same order as bn_act_train, so the same bits.
-// grid (column tiles, K), block (kTile, kGroups); s.rows <= kRound.
-__global__ void __launch_bounds__(kTile* kGroups)
+// grid (column tiles, K), block (Cols, kGroups); s.rows <= kRound.
+template <int Cols>
+__global__ void __launch_bounds__(Cols* kGroups)
     bn_act_train_resident(BatchNormShape s, const float* h, const float* bias, const float* gamma,
                           const float* beta, float* a, float* mean, float* rstd,
                           float* running_mean, float* running_var) {
-  __shared__ float part[kGroups][kTile];
-  __shared__ float s_mean[kTile], s_scale[kTile], s_shift[kTile];
+  __shared__ float part[kGroups][Cols];
+  __shared__ float s_mean[Cols], s_scale[Cols], s_shift[Cols];
   const int tx = static_cast<int>(threadIdx.x), ty = static_cast<int>(threadIdx.y);
   const int w = s.width;
   const int64_t n = s.rows;
-  const int col = static_cast<int>(blockIdx.x) * kTile + tx;
+  const int col = static_cast<int>(blockIdx.x) * Cols + tx;
   const bool active = col < w;
   const int64_t p = static_cast<int64_t>(blockIdx.y) * w + col;
   const int64_t r0 = int64_t{ty} * kRun;
@@ -122,7 +129,7 @@ __global__ void __launch_bounds__(kTile* kGroups)
     v[j] = j < count ? with_bias(h[at + int64_t{j} * w], bias, b) : 0.0f;
   }
 
-  // The column's runs folded in order: warp g's run is rows [32 g, 32 g + 32).
+  // The column's runs folded in order: group g's run is rows [32 g, 32 g + 32).
   const auto fold = [&](float run) {
     part[ty][tx] = run;
     __syncthreads();
@@ -158,17 +165,18 @@ __global__ void __launch_bounds__(kTile* kGroups)
 }
 
 // Any number of rows, in rounds of kRound runs; h is read three times.
-// grid (column tiles, K), block (kTile, kGroups).
-__global__ void __launch_bounds__(kTile* kGroups)
+// grid (column tiles, K), block (Cols, kGroups).
+template <int Cols>
+__global__ void __launch_bounds__(Cols* kGroups)
     bn_act_train(BatchNormShape s, const float* h, const float* bias, const float* gamma,
                  const float* beta, float* a, float* mean, float* rstd, float* running_mean,
                  float* running_var) {
-  __shared__ float part[1][kGroups][kTile];
-  __shared__ float s_mean[kTile], s_scale[kTile], s_shift[kTile];
+  __shared__ float part[1][kGroups][Cols];
+  __shared__ float s_mean[Cols], s_scale[Cols], s_shift[Cols];
   const int tx = static_cast<int>(threadIdx.x), ty = static_cast<int>(threadIdx.y);
   const int w = s.width;
   const int64_t n = s.rows;
-  const int col = static_cast<int>(blockIdx.x) * kTile + tx;
+  const int col = static_cast<int>(blockIdx.x) * Cols + tx;
   const bool active = col < w;
   const int64_t p = static_cast<int64_t>(blockIdx.y) * w + col;      // per-column vectors
   const int64_t o = static_cast<int64_t>(blockIdx.y) * n * w + col;  // column start in h, a
@@ -200,14 +208,14 @@ __global__ void __launch_bounds__(kTile* kGroups)
     a[o + r * w] = leaky(__fmul_rn(h_at(r), scale) + shift, s.slope);
 }
 
-// grid (column tiles, row tiles, K), block (kTile, kEvalGroups): element-wise, so the rows
+// grid (column tiles, row tiles, K), block (kEvalCols, kEvalGroups): element-wise, so the rows
 // spread over blocks too.
-__global__ void __launch_bounds__(kTile* kEvalGroups)
+__global__ void __launch_bounds__(kEvalCols* kEvalGroups)
     bn_act_eval(BatchNormShape s, const float* h, const float* bias, const float* gamma,
                 const float* beta, const float* running_mean, const float* running_var, float* a) {
   const int w = s.width;
   const int64_t n = s.rows;
-  const int col = static_cast<int>(blockIdx.x) * kTile + static_cast<int>(threadIdx.x);
+  const int col = static_cast<int>(blockIdx.x) * kEvalCols + static_cast<int>(threadIdx.x);
   if (col >= w) return;
   const int64_t p = static_cast<int64_t>(blockIdx.z) * w + col;
   const int64_t o = static_cast<int64_t>(blockIdx.z) * n * w + col;
@@ -222,18 +230,19 @@ __global__ void __launch_bounds__(kTile* kEvalGroups)
   }
 }
 
-// grid (column tiles, K), block (kTile, kGroups).
-__global__ void __launch_bounds__(kTile* kGroups)
+// grid (column tiles, K), block (Cols, kGroups).
+template <int Cols>
+__global__ void __launch_bounds__(Cols* kGroups)
     bn_act_backward(BatchNormShape s, const float* h, const float* bias, const float* a,
                     const float* gamma, const float* mean, const float* rstd, const float* da,
                     float* dh, float* dbias, float* dgamma, float* dbeta) {
-  __shared__ float part[2][kGroups][kTile];
-  __shared__ float s_coef[kTile], s_mb[kTile], s_mg[kTile];
-  __shared__ double s_dbias[kGroups][kTile];
+  __shared__ float part[2][kGroups][Cols];
+  __shared__ float s_coef[Cols], s_mb[Cols], s_mg[Cols];
+  __shared__ double s_dbias[kGroups][Cols];
   const int tx = static_cast<int>(threadIdx.x), ty = static_cast<int>(threadIdx.y);
   const int w = s.width;
   const int64_t n = s.rows;
-  const int col = static_cast<int>(blockIdx.x) * kTile + tx;
+  const int col = static_cast<int>(blockIdx.x) * Cols + tx;
   const bool active = col < w;
   const int64_t p = static_cast<int64_t>(blockIdx.y) * w + col;
   const int64_t o = static_cast<int64_t>(blockIdx.y) * n * w + col;
@@ -266,7 +275,7 @@ __global__ void __launch_bounds__(kTile* kGroups)
   }
   __syncthreads();
   // dh = gamma * rstd * (dy - mean(dy) - xhat * mean(dy * xhat)), and the bias gradient, the
-  // column sum of dh: each warp's rows in double, then the warps in order. Inactive lanes stay
+  // column sum of dh: each group's rows in double, then the groups in order. Inactive lanes stay
   // for the barrier.
   double db = 0.0;
   if (active) {
@@ -288,8 +297,31 @@ __global__ void __launch_bounds__(kTile* kGroups)
   }
 }
 
-dim3 tiles(const BatchNormShape& s) {
-  return dim3(static_cast<unsigned>((s.width + kTile - 1) / kTile), static_cast<unsigned>(s.K));
+// kWide columns per block where that already gives every SM a block, kNarrow otherwise.
+bool wide_blocks(const BatchNormShape& s, BatchNormBlocks blocks) {
+  if (blocks != BatchNormBlocks::kAuto) return blocks == BatchNormBlocks::kColumns32;
+  return (s.width + kWide - 1) / kWide * int64_t{s.K} >= multiprocessors();
+}
+
+// grid (column tiles, K), block (Cols, kGroups).
+template <int Cols>
+void launch_train(const BatchNormShape& s, const float* h, const float* bias, const float* gamma,
+                  const float* beta, float* a, float* mean, float* rstd, float* running_mean,
+                  float* running_var, cudaStream_t stream) {
+  const dim3 grid(static_cast<unsigned>((s.width + Cols - 1) / Cols), static_cast<unsigned>(s.K));
+  // One round of runs fits in registers: the kernel that reads h once.
+  launch(s.rows <= kRound ? bn_act_train_resident<Cols> : bn_act_train<Cols>, grid,
+         dim3(Cols, kGroups), 0,
+         stream)(s, h, bias, gamma, beta, a, mean, rstd, running_mean, running_var);
+}
+
+template <int Cols>
+void launch_backward(const BatchNormShape& s, const float* h, const float* bias, const float* a,
+                     const float* gamma, const float* mean, const float* rstd, const float* da,
+                     float* dh, float* dbias, float* dgamma, float* dbeta, cudaStream_t stream) {
+  const dim3 grid(static_cast<unsigned>((s.width + Cols - 1) / Cols), static_cast<unsigned>(s.K));
+  launch(bn_act_backward<Cols>, grid, dim3(Cols, kGroups), 0, stream)(
+      s, h, bias, a, gamma, mean, rstd, da, dh, dbias, dgamma, dbeta);
 }
 
 bool empty(const BatchNormShape& s) { return s.K <= 0 || s.rows <= 0 || s.width <= 0; }
@@ -301,11 +333,11 @@ inline namespace XENT_KERNELS_ABI {
 void batchnorm_act_forward_train(const BatchNormShape& s, const float* h, const float* bias,
                                  const float* gamma, const float* beta, float* a, float* mean,
                                  float* rstd, float* running_mean, float* running_var,
-                                 cudaStream_t stream) {
+                                 cudaStream_t stream, BatchNormBlocks blocks) {
   if (empty(s)) return;
-  // One round of runs fits in registers: the kernel that reads h once.
-  launch(s.rows <= kRound ? bn_act_train_resident : bn_act_train, tiles(s), dim3(kTile, kGroups), 0,
-         stream)(s, h, bias, gamma, beta, a, mean, rstd, running_mean, running_var);
+  (wide_blocks(s, blocks) ? launch_train<kWide> : launch_train<kNarrow>)(s, h, bias, gamma, beta, a,
+                                                                         mean, rstd, running_mean,
+                                                                         running_var, stream);
   check_launch("bn_act_train");
 }
 
@@ -315,20 +347,22 @@ void batchnorm_act_forward_eval(const BatchNormShape& s, const float* h, const f
   if (empty(s)) return;
   constexpr int64_t kMaxRowTiles = 65535;  // gridDim.y's limit; the kernel loops beyond it
   const int64_t row_tiles = std::min((s.rows + kEvalRows - 1) / kEvalRows, kMaxRowTiles);
-  const dim3 grid(static_cast<unsigned>((s.width + kTile - 1) / kTile),
+  const dim3 grid(static_cast<unsigned>((s.width + kEvalCols - 1) / kEvalCols),
                   static_cast<unsigned>(row_tiles), static_cast<unsigned>(s.K));
-  launch(bn_act_eval, grid, dim3(kTile, kEvalGroups), 0, stream)(s, h, bias, gamma, beta,
-                                                                 running_mean, running_var, a);
+  launch(bn_act_eval, grid, dim3(kEvalCols, kEvalGroups), 0, stream)(s, h, bias, gamma, beta,
+                                                                     running_mean, running_var, a);
   check_launch("bn_act_eval");
 }
 
 void batchnorm_act_backward(const BatchNormShape& s, const float* h, const float* bias,
                             const float* a, const float* gamma, const float* mean,
                             const float* rstd, const float* da, float* dh, float* dbias,
-                            float* dgamma, float* dbeta, cudaStream_t stream) {
+                            float* dgamma, float* dbeta, cudaStream_t stream,
+                            BatchNormBlocks blocks) {
   if (empty(s)) return;
-  launch(bn_act_backward, tiles(s), dim3(kTile, kGroups), 0, stream)(
-      s, h, bias, a, gamma, mean, rstd, da, dh, dbias, dgamma, dbeta);
+  (wide_blocks(s, blocks) ? launch_backward<kWide>
+                          : launch_backward<kNarrow>)(s, h, bias, a, gamma, mean, rstd, da, dh,
+                                                      dbias, dgamma, dbeta, stream);
   check_launch("bn_act_backward");
 }
 

@@ -23,6 +23,7 @@
 namespace {
 
 using xent::BatchNormShape;
+using xent::kernels::BatchNormBlocks;
 using xent::test::DeviceVector;
 
 constexpr double kFltEps = FLT_EPSILON;
@@ -103,13 +104,14 @@ Forward cpu_train(const BatchNormShape& s, const Inputs& in) {
   return f;
 }
 
-Forward kernel_train(const BatchNormShape& s, const Inputs& in) {
+Forward kernel_train(const BatchNormShape& s, const Inputs& in,
+                     BatchNormBlocks blocks = BatchNormBlocks::kAuto) {
   DeviceVector<float> h(in.h), gamma(in.gamma), beta(in.beta), a(in.h.size()),
       mean(in.gamma.size()), rstd(in.gamma.size()), rm(in.running_mean), rv(in.running_var),
       bias(in.bias);
   xent::kernels::batchnorm_act_forward_train(s, h.get(), in.bias.empty() ? nullptr : bias.get(),
                                              gamma.get(), beta.get(), a.get(), mean.get(),
-                                             rstd.get(), rm.get(), rv.get(), nullptr);
+                                             rstd.get(), rm.get(), rv.get(), nullptr, blocks);
   return {a.download(), mean.download(), rstd.download(), rm.download(), rv.download()};
 }
 
@@ -127,14 +129,16 @@ Backward cpu_backward(const BatchNormShape& s, const Inputs& in, const Forward& 
   return b;
 }
 
-Backward kernel_backward(const BatchNormShape& s, const Inputs& in, const Forward& f) {
+Backward kernel_backward(const BatchNormShape& s, const Inputs& in, const Forward& f,
+                         BatchNormBlocks blocks = BatchNormBlocks::kAuto) {
   DeviceVector<float> h(in.h), a(f.a), gamma(in.gamma), mean(f.mean), rstd(f.rstd), da(in.da),
       dh(in.h.size()), dgamma(in.gamma.size()), dbeta(in.gamma.size()), bias(in.bias),
       dbias(in.bias.size());
   const bool folded = !in.bias.empty();
-  xent::kernels::batchnorm_act_backward(
-      s, h.get(), folded ? bias.get() : nullptr, a.get(), gamma.get(), mean.get(), rstd.get(),
-      da.get(), dh.get(), folded ? dbias.get() : nullptr, dgamma.get(), dbeta.get(), nullptr);
+  xent::kernels::batchnorm_act_backward(s, h.get(), folded ? bias.get() : nullptr, a.get(),
+                                        gamma.get(), mean.get(), rstd.get(), da.get(), dh.get(),
+                                        folded ? dbias.get() : nullptr, dgamma.get(), dbeta.get(),
+                                        nullptr, blocks);
   return {dh.download(), dgamma.download(), dbeta.download(), dbias.download()};
 }
 
@@ -149,11 +153,17 @@ std::vector<double> column_abs_sums(const BatchNormShape& s, F f) {
   return out;
 }
 
-void check_train_and_backward(const BatchNormShape& s, uint32_t seed, bool with_bias = true) {
+const char* name(BatchNormBlocks b) {
+  return b == BatchNormBlocks::kAuto ? "auto" : b == BatchNormBlocks::kColumns32 ? "32" : "8";
+}
+
+void check_train_and_backward(const BatchNormShape& s, uint32_t seed, bool with_bias = true,
+                              BatchNormBlocks blocks = BatchNormBlocks::kAuto) {
   SCOPED_TRACE("K=" + std::to_string(s.K) + " rows=" + std::to_string(s.rows) +
-               " width=" + std::to_string(s.width) + (with_bias ? " with bias" : " without bias"));
+               " width=" + std::to_string(s.width) + (with_bias ? " with bias" : " without bias") +
+               ", columns per block " + name(blocks));
   const Inputs in = make_inputs(s, seed, with_bias);
-  const Forward want = cpu_train(s, in), got = kernel_train(s, in);
+  const Forward want = cpu_train(s, in), got = kernel_train(s, in, blocks);
   const int w = s.width;
   const auto col = [w](int k, int c) { return static_cast<size_t>(k) * w + c; };
   const auto elem = [&s, w](int k, int64_t r, int c) {
@@ -210,7 +220,7 @@ void check_train_and_backward(const BatchNormShape& s, uint32_t seed, bool with_
     }
 
   // The backward pass from the CPU's forward results, so both sides see the same a, mean, rstd.
-  const Backward bwant = cpu_backward(s, in, want), bgot = kernel_backward(s, in, want);
+  const Backward bwant = cpu_backward(s, in, want), bgot = kernel_backward(s, in, want, blocks);
   const auto dy = [&](int k, int64_t r, int c) {
     const size_t i = elem(k, r, c);
     return static_cast<double>(in.da[i]) * (want.a[i] > 0.0f ? 1.0 : s.slope);
@@ -271,11 +281,36 @@ TEST(BatchNormKernel, TrainAndBackwardMatchCpuOnRaggedShapes) {
   uint32_t seed = 1;
   // Widths and rows off every multiple of the 32-column tile, the 32-row run and the 1024-row
   // round (1100 rows: two rounds, the second partial); rows 1 (zero variance everywhere, the
-  // unbiased variance falls back to the biased).
-  for (int K : {1, 3})
-    for (const auto& [rows, width] :
-         {std::pair<int64_t, int>{1, 1}, {2, 3}, {37, 33}, {300, 70}, {1100, 3}})
-      check_train_and_backward(shape(K, rows, width), seed++);
+  // unbiased variance falls back to the biased). Both block widths (K = 1 and 3 would pick 8).
+  for (const BatchNormBlocks blocks : {BatchNormBlocks::kColumns8, BatchNormBlocks::kColumns32})
+    for (int K : {1, 3})
+      for (const auto& [rows, width] :
+           {std::pair<int64_t, int>{1, 1}, {2, 3}, {37, 33}, {300, 70}, {1100, 3}})
+        check_train_and_backward(shape(K, rows, width), seed++, true, blocks);
+}
+
+// The block width decides only which threads share a block: every output, the bias gradient
+// (whose order is the kernel's own, not the CPU's) included, is the same bits for either. On a
+// GPU too: both are one template whose every thread runs the same code on the same rows.
+TEST(BatchNormKernel, BothBlockWidthsGiveTheSameBits) {
+  XENT_REQUIRE_DEVICE();
+  for (const BatchNormShape s : {shape(3, 100, 70), shape(2, 1100, 45)}) {  // registers; rounds
+    SCOPED_TRACE("rows=" + std::to_string(s.rows));
+    const Inputs in = make_inputs(s, 51);
+    const Forward f8 = kernel_train(s, in, BatchNormBlocks::kColumns8),
+                  f32 = kernel_train(s, in, BatchNormBlocks::kColumns32);
+    EXPECT_EQ(f8.a, f32.a);
+    EXPECT_EQ(f8.mean, f32.mean);
+    EXPECT_EQ(f8.rstd, f32.rstd);
+    EXPECT_EQ(f8.running_mean, f32.running_mean);
+    EXPECT_EQ(f8.running_var, f32.running_var);
+    const Backward b8 = kernel_backward(s, in, f32, BatchNormBlocks::kColumns8),
+                   b32 = kernel_backward(s, in, f32, BatchNormBlocks::kColumns32);
+    EXPECT_EQ(b8.dh, b32.dh);
+    EXPECT_EQ(b8.dgamma, b32.dgamma);
+    EXPECT_EQ(b8.dbeta, b32.dbeta);
+    EXPECT_EQ(b8.dbias, b32.dbias);
+  }
 }
 
 TEST(BatchNormKernel, WithoutAFoldedBiasMatchesCpu) {
@@ -337,21 +372,23 @@ TEST(BatchNormKernel, ResultsDoNotDependOnTheSchedule) {
     const Backward bwant = cpu_backward(s, in, want), lockstep = kernel_backward(s, in, want);
     for (const xent::simt::ScheduleSpec spec : {xent::simt::ScheduleSpec{Schedule::kGreedy, 0},
                                                 {Schedule::kReversed, 0},
-                                                {Schedule::kRandom, 7}}) {
-      SCOPED_TRACE(xent::simt::to_string(spec));
-      xent::simt::ScopedSchedule order(spec);
-      const Forward got = kernel_train(s, in);
-      const Backward bgot = kernel_backward(s, in, want);
-      EXPECT_EQ(got.a, want.a);
-      EXPECT_EQ(got.mean, want.mean);
-      EXPECT_EQ(got.rstd, want.rstd);
-      EXPECT_EQ(got.running_mean, want.running_mean);
-      EXPECT_EQ(got.running_var, want.running_var);
-      EXPECT_EQ(bgot.dh, bwant.dh);
-      EXPECT_EQ(bgot.dgamma, bwant.dgamma);
-      EXPECT_EQ(bgot.dbeta, bwant.dbeta);
-      EXPECT_EQ(bgot.dbias, lockstep.dbias);
-    }
+                                                {Schedule::kRandom, 7}})
+      for (const BatchNormBlocks blocks :
+           {BatchNormBlocks::kColumns8, BatchNormBlocks::kColumns32}) {
+        SCOPED_TRACE(xent::simt::to_string(spec) + ", columns per block " + name(blocks));
+        xent::simt::ScopedSchedule order(spec);
+        const Forward got = kernel_train(s, in, blocks);
+        const Backward bgot = kernel_backward(s, in, want, blocks);
+        EXPECT_EQ(got.a, want.a);
+        EXPECT_EQ(got.mean, want.mean);
+        EXPECT_EQ(got.rstd, want.rstd);
+        EXPECT_EQ(got.running_mean, want.running_mean);
+        EXPECT_EQ(got.running_var, want.running_var);
+        EXPECT_EQ(bgot.dh, bwant.dh);
+        EXPECT_EQ(bgot.dgamma, bwant.dgamma);
+        EXPECT_EQ(bgot.dbeta, bwant.dbeta);
+        EXPECT_EQ(bgot.dbias, lockstep.dbias);
+      }
   }
 }
 #endif
