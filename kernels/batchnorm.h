@@ -11,11 +11,13 @@ inline namespace XENT_KERNELS_ABI {
 // for the tests and the benchmarks. The results are the same bits for every choice.
 enum class BatchNormBlocks { kAuto, kColumns32, kColumns8 };
 
-// The same results as the xent::cpu ops of the same names, bit for bit, dbias aside: the column
-// sums follow the CPU's order (runs of 32 rows in float, folded into double in row order) and
-// no product is fused into the add that follows it. bias (may be null) is the linear layer's,
-// folded into the reads of h; dbias (may be null) its gradient, a double column sum in another
-// order than the CPU's (see batchnorm.cu).
+// The same results as the xent::cpu ops of the same names, bit for bit under the emulator, dbias
+// aside: the column sums follow the CPU's order (runs of 32 rows in float, folded into double in
+// row order) and no product is fused into the add that follows it. On a GPU that holds by
+// construction too, but its tests allow for a product rounded once more or less
+// (tests/batchnorm_kernel_test.cpp). bias (may be null) is the linear layer's, folded into the
+// reads of h; dbias (may be null) its gradient, a double column sum in another order than the
+// CPU's (see batchnorm.cu).
 void batchnorm_act_forward_train(const BatchNormShape& s, const float* h, const float* bias,
                                  const float* gamma, const float* beta, float* a, float* mean,
                                  float* rstd, float* running_mean, float* running_var,
