@@ -12,6 +12,7 @@
 #include <gtest/gtest.h>
 
 #include <cstdint>
+#include <cstdlib>
 #include <cstring>
 #include <random>
 #include <stdexcept>
@@ -38,11 +39,22 @@ inline std::string missing_device() {
   return "";
 }
 
+// Whether a missing device fails the test instead of skipping it: XENT_REQUIRE_GPU=1, which
+// tools/gpu-check sets, so that a GPU machine whose driver is too old for the toolkit (every test
+// would skip) does not pass its test stage.
+inline bool gpu_required() {
+  const char* v = std::getenv("XENT_REQUIRE_GPU");
+  return v && std::string(v) == "1";
+}
+
 // First statement of every kernel test: skips with the reason when no device is present.
-#define XENT_REQUIRE_DEVICE()                                                         \
-  do {                                                                                \
-    const std::string xent_missing = ::xent::test::missing_device();                  \
-    if (!xent_missing.empty()) GTEST_SKIP() << xent_missing << "; the GPU run skips"; \
+#define XENT_REQUIRE_DEVICE()                                                              \
+  do {                                                                                     \
+    const std::string xent_missing = ::xent::test::missing_device();                       \
+    if (!xent_missing.empty()) {                                                           \
+      if (::xent::test::gpu_required()) FAIL() << xent_missing << " (XENT_REQUIRE_GPU=1)"; \
+      GTEST_SKIP() << xent_missing << "; the GPU run skips";                               \
+    }                                                                                      \
   } while (0)
 
 // Device memory holding a copy of host data; the test reads it back with download().

@@ -33,10 +33,14 @@ std::string mib(size_t bytes) {
   return buf;
 }
 
+// Every field (not memcmp: the struct has padding). A new field must join the comparison, which
+// the size check is there to remind of.
 bool same(const kernels::LatentReplica& a, const kernels::LatentReplica& b) {
+  static_assert(sizeof(kernels::LatentReplica) == 88, "compare the new field of LatentReplica");
   return a.seed == b.seed && a.label_range == b.label_range && a.diet == b.diet &&
-         a.conditional == b.conditional && a.noise_scale == b.noise_scale && a.kappa == b.kappa &&
-         a.dm1 == b.dm1 && a.b == b.b && a.x0 == b.x0 && a.c == b.c && a.a == b.a;
+         a.conditional == b.conditional && a.noise_scale == b.noise_scale && a.beta == b.beta &&
+         a.kappa == b.kappa && a.dm1 == b.dm1 && a.b == b.b && a.x0 == b.x0 && a.c == b.c &&
+         a.a == b.a;
 }
 
 // Scratch slots, one per use, so that no two live uses share memory.
@@ -320,7 +324,9 @@ class GraphStep final : public StepRecording {
   ~GraphStep() override { drop(); }
 
   void run() override {
-    if (exec_ && epoch_ != b_.graph_epoch()) drop();
+    // Another owner changed what the step reads (the DGP table) since this one last ran: run
+    // eagerly again, since the step itself may have to upload it, which a capture cannot do.
+    if (runs_ > 0 && epoch_ != b_.graph_epoch()) drop();
     if (runs_ == 0 || !b_.options().graphs) {
       // Eager; the first run also sizes the scratch buffers, which a capture may not allocate.
       record_();
