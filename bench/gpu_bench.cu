@@ -14,8 +14,12 @@
 // backend runs it (cuBLAS GEMM, bias, fused BatchNorm + LeakyReLU) against plain cuBLAS with
 // separate bias, BatchNorm and activation kernels; whole training steps of the base presets
 // replayed as a CUDA graph against launched op by op.
-#include <cublas_v2.h>
-#include <cuda_runtime.h>
+//
+// --quick runs every section at small shapes (K <= 2, at most 64 rows), timed once without the
+// L2 flush: only to run the code. CI runs it so on the SIMT emulator (xent_gpu_bench_emulated,
+// the same source compiled by g++), so that the one GPU run does not meet its host code first.
+#include "kernels/compat.cuh"
+//
 
 #include <algorithm>
 #include <cmath>
@@ -31,6 +35,7 @@
 #include <vector>
 
 #include "bench/tiled_sgemm.h"
+#include "cuda/blas.h"
 #include "cuda/cuda_backend.h"
 #include "kernels/adam.h"
 #include "kernels/batchnorm.h"
@@ -57,10 +62,16 @@ constexpr int kRepeats = 15;
 
 #define CHECK(call) ::xent::cuda::check((call), #call)
 
-void check_blas(cublasStatus_t s, const char* call) {
-  if (s != CUBLAS_STATUS_SUCCESS)
-    throw xent::DeviceError(std::string(call) + " failed: cuBLAS status " + std::to_string(s));
-}
+// The shapes the sections measure: the paper's, or with --quick small ones (see the top).
+struct Scale {
+  bool quick = false;
+  int K(int k) const { return quick ? std::min(k, 2) : k; }
+  int64_t rows(int64_t r) const { return quick ? std::min<int64_t>(r, 64) : r; }
+  int64_t classes(int64_t c) const { return quick ? std::min<int64_t>(c, 2000) : c; }
+  int warmup() const { return quick ? 0 : kWarmup; }
+  int repeats(int r) const { return quick ? 1 : r; }
+  size_t flush_bytes() const { return quick ? 0 : kFlushBytes; }
+};
 
 struct Row {
   std::string section, name, shape;
@@ -73,10 +84,10 @@ struct Row {
 
 class Timer {
  public:
-  explicit Timer(cudaStream_t s) : s_(s) {
+  Timer(cudaStream_t s, const Scale& scale) : s_(s), scale_(scale) {
     CHECK(cudaEventCreate(&start_));
     CHECK(cudaEventCreate(&stop_));
-    CHECK(cudaMalloc(&flush_, kFlushBytes));
+    if (scale_.flush_bytes() > 0) CHECK(cudaMalloc(&flush_, scale_.flush_bytes()));
   }
   ~Timer() {
     cudaFree(flush_);
@@ -88,10 +99,10 @@ class Timer {
 
   // Median milliseconds of one call of f (enqueued on the stream), each from a cold L2.
   double time(const std::function<void()>& f, int repeats = kRepeats) {
-    for (int i = 0; i < kWarmup; ++i) f();
+    for (int i = 0; i < scale_.warmup(); ++i) f();
     std::vector<float> ms;
-    for (int r = 0; r < repeats; ++r) {
-      CHECK(cudaMemsetAsync(flush_, r & 0xff, kFlushBytes, s_));
+    for (int r = 0; r < scale_.repeats(repeats); ++r) {
+      if (flush_) CHECK(cudaMemsetAsync(flush_, r & 0xff, scale_.flush_bytes(), s_));
       CHECK(cudaEventRecord(start_, s_));
       f();
       CHECK(cudaEventRecord(stop_, s_));
@@ -106,6 +117,7 @@ class Timer {
 
  private:
   cudaStream_t s_;
+  Scale scale_;
   cudaEvent_t start_ = nullptr, stop_ = nullptr;
   void* flush_ = nullptr;
 };
@@ -158,7 +170,7 @@ __device__ float block_sum(float v, float* shared) {
   const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
   if (lane == 0) shared[warp] = v;
   __syncthreads();
-  v = lane < blockDim.x / 32 ? shared[lane] : 0.0f;
+  v = lane < static_cast<int>(blockDim.x / 32) ? shared[lane] : 0.0f;
   for (int o = 16; o > 0; o >>= 1) v += __shfl_xor_sync(0xffffffffu, v, o);
   __syncthreads();
   return v;
@@ -169,7 +181,7 @@ __device__ float block_max(float v, float* shared) {
   const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
   if (lane == 0) shared[warp] = v;
   __syncthreads();
-  v = lane < blockDim.x / 32 ? shared[lane] : -INFINITY;
+  v = lane < static_cast<int>(blockDim.x / 32) ? shared[lane] : -INFINITY;
   for (int o = 16; o > 0; o >>= 1) v = fmaxf(v, __shfl_xor_sync(0xffffffffu, v, o));
   __syncthreads();
   return v;
@@ -246,13 +258,15 @@ struct Context {
   cudaStream_t stream;
   Timer& timer;
   std::vector<Row>& rows;
+  const Scale& scale;
 };
 
 void softmax_section(Context& c) {
   const int64_t shapes[][3] = {
       {1, 1024, 100}, {1, 1024, 1000}, {100, 1024, 1000}, {1, 1024, 100000}};
   for (const auto& sh : shapes) {
-    const xent::XentShape s{static_cast<int>(sh[0]), sh[1], sh[2]};
+    const xent::XentShape s{c.scale.K(static_cast<int>(sh[0])), c.scale.rows(sh[1]),
+                            c.scale.classes(sh[2])};
     const int64_t rows = s.K * s.rows, n = rows * s.classes;
     Buffer fresh(c.stream, static_cast<size_t>(n), -4.0f, 4.0f),
         logits(c.stream, static_cast<size_t>(n)), labels(c.stream, static_cast<size_t>(rows)),
@@ -274,9 +288,9 @@ void softmax_section(Context& c) {
                                   correct.get(), true, c.stream);
     });
     const double unfused = c.timer.time([&] {
-      softmax_rows<<<static_cast<unsigned>(rows), kThreads, 0, c.stream>>>(fresh.get(),
-                                                                           logits.get(), s.classes);
-      xent_from_probs<<<static_cast<unsigned>(rows), kThreads, 0, c.stream>>>(
+      xent::launch(softmax_rows, static_cast<unsigned>(rows), kThreads, 0, c.stream)(
+          fresh.get(), logits.get(), s.classes);
+      xent::launch(xent_from_probs, static_cast<unsigned>(rows), kThreads, 0, c.stream)(
           logits.get(), labels.as<int32_t>(), per_row.get(), s.classes,
           1.0f / static_cast<float>(s.rows));
       CHECK(cudaGetLastError());
@@ -294,7 +308,7 @@ void softmax_section(Context& c) {
 void linear_section(Context& c) {
   const int shapes[][3] = {{1, 250, 250}, {100, 250, 250}, {1, 5, 1000}, {100, 50, 250}};
   for (const auto& sh : shapes) {
-    const xent::LinearShape s{sh[0], 1024, sh[1], sh[2]};
+    const xent::LinearShape s{c.scale.K(sh[0]), c.scale.rows(1024), sh[1], sh[2]};
     const size_t nx = static_cast<size_t>(s.K * s.rows * s.in), nw = size_t{1} * s.K * s.in * s.out,
                  ny = static_cast<size_t>(s.K * s.rows * s.out);
     Buffer x(c.stream, nx), w(c.stream, nw), b(c.stream, static_cast<size_t>(s.K * s.out)),
@@ -328,8 +342,8 @@ void linear_section(Context& c) {
 }
 
 void elementwise_section(Context& c) {
-  for (const int K : {1, 100}) {
-    const xent::BatchNormShape s{K, 1024, 250};
+  for (const int K : {c.scale.K(1), c.scale.K(100)}) {
+    const xent::BatchNormShape s{K, c.scale.rows(1024), 250};
     const size_t n = static_cast<size_t>(s.K * s.rows * s.width), w = size_t{1} * s.K * s.width;
     Buffer h(c.stream, n), a(c.stream, n), da(c.stream, n), dh(c.stream, n),
         gamma(c.stream, w, 0.5f, 1.5f), beta(c.stream, w), mean(c.stream, w), rstd(c.stream, w),
@@ -340,26 +354,31 @@ void elementwise_section(Context& c) {
     // widths (the launchers take 8 columns there: 32 blocks instead of 8), to show what the
     // wider grid buys; K = 100 has enough 32-column blocks for every SM.
     using xent::kernels::BatchNormBlocks;
-    using Width = std::pair<BatchNormBlocks, std::string>;
+    struct Width {
+      BatchNormBlocks blocks;
+      std::string forward, backward;
+    };
     const std::vector<Width> widths =
-        K == 1 ? std::vector<Width>{{BatchNormBlocks::kColumns8, ", 8-column blocks"},
-                                    {BatchNormBlocks::kColumns32, ", 32-column blocks"}}
-               : std::vector<Width>{{BatchNormBlocks::kAuto, ""}};
-    for (const auto& [blocks, label] : widths) {
+        K == 1 ? std::vector<Width>{{BatchNormBlocks::kColumns8, "forward train, 8-column blocks",
+                                     "backward + bias gradient, 8-column blocks"},
+                                    {BatchNormBlocks::kColumns32, "forward train, 32-column blocks",
+                                     "backward + bias gradient, 32-column blocks"}}
+               : std::vector<Width>{{BatchNormBlocks::kAuto,
+                                     "forward train, fused bias + BN + LeakyReLU",
+                                     "backward, fused with the bias gradient"}};
+    for (const Width& wd : widths) {
       c.rows.push_back(
-          {"batchnorm", "forward train, fused bias + BN + LeakyReLU" + label, shape,
-           c.timer.time([&, blocks = blocks] {
+          {"batchnorm", wd.forward, shape, c.timer.time([&] {
              xent::kernels::batchnorm_act_forward_train(s, h.get(), bias.get(), gamma.get(),
                                                         beta.get(), a.get(), mean.get(), rstd.get(),
-                                                        rm.get(), rv.get(), c.stream, blocks);
+                                                        rm.get(), rv.get(), c.stream, wd.blocks);
            }),
            8.0 * static_cast<double>(n), 0, static_cast<double>(s.K * s.rows), "rows"});
       c.rows.push_back(
-          {"batchnorm", "backward, fused with the bias gradient" + label, shape,
-           c.timer.time([&, blocks = blocks] {
+          {"batchnorm", wd.backward, shape, c.timer.time([&] {
              xent::kernels::batchnorm_act_backward(
                  s, h.get(), bias.get(), a.get(), gamma.get(), mean.get(), rstd.get(), da.get(),
-                 dh.get(), dbias.get(), dg.get(), dbeta.get(), c.stream, blocks);
+                 dh.get(), dbias.get(), dg.get(), dbeta.get(), c.stream, wd.blocks);
            }),
            16.0 * static_cast<double>(n), 0, static_cast<double>(s.K * s.rows), "rows"});
     }
@@ -368,7 +387,7 @@ void elementwise_section(Context& c) {
   // protocol's larger split, 17 targets x 10 repeats); the logits become the gradient, so the
   // repeated calls run on gradient values (the speed does not depend on them).
   {
-    const xent::LogisticShape s{34000, 170};
+    const xent::LogisticShape s{c.scale.rows(34000), 170};
     const size_t n = static_cast<size_t>(s.rows) * s.fits;
     const size_t blocks =
         static_cast<size_t>((s.rows + xent::kLogisticBlock - 1) / xent::kLogisticBlock);
@@ -384,7 +403,7 @@ void elementwise_section(Context& c) {
   // The multinomial probe's loss over 10 softmax fits of 10 classes on 34,000 rows (10 repeats
   // of one 10-class target). Labels in [0, 1) are class 0 after truncation, a valid index.
   {
-    const xent::MultinomialShape s{34000, 10, 10};
+    const xent::MultinomialShape s{c.scale.rows(34000), 10, 10};
     const size_t cells = static_cast<size_t>(s.rows) * s.fits;
     const size_t n = cells * static_cast<size_t>(s.classes);
     const size_t blocks =
@@ -401,7 +420,7 @@ void elementwise_section(Context& c) {
                       8.0 * static_cast<double>(n + cells), 0, static_cast<double>(n), "elements"});
   }
   // Adam over a population of 100 base models (about 214k parameters each).
-  const int64_t n = 100 * 214000;
+  const int64_t n = int64_t{c.scale.K(100)} * 214000;
   Buffer p(c.stream, static_cast<size_t>(n)), g(c.stream, static_cast<size_t>(n)),
       m(c.stream, static_cast<size_t>(n)), v(c.stream, static_cast<size_t>(n), 0.0f, 1.0f);
   const xent::AdamParams ap;
@@ -413,8 +432,8 @@ void elementwise_section(Context& c) {
 }
 
 void dgp_section(Context& c) {
-  const int K = 100;
-  const int64_t n = 1024;
+  const int K = c.scale.K(100);
+  const int64_t n = c.scale.rows(1024);
   const xent::DgpParams p;
   std::vector<xent::kernels::LatentReplica> hr;
   for (int k = 0; k < K; ++k) hr.push_back(xent::cuda::latent_replica(p, static_cast<uint64_t>(k)));
@@ -451,7 +470,7 @@ void dgp_section(Context& c) {
 // A dSprites batch of the DisLib classifier: 4096 images of 64 x 64 floats from the 720 sprite
 // masks; bytes count the images written (the masks stay in L2).
 void sprites_section(Context& c) {
-  const int64_t n = 4096;
+  const int64_t n = c.scale.rows(4096);
   const std::vector<uint8_t> hm = xent::dsprites::render_masks();
   std::vector<int32_t> hi(static_cast<size_t>(n));
   for (size_t i = 0; i < hi.size(); ++i)
@@ -476,7 +495,7 @@ void sprites_section(Context& c) {
 // image, from L2 after the first touch of each view).
 void shapes3d_section(Context& c) {
   namespace s3 = xent::shapes3d;
-  const int64_t n = 4096;
+  const int64_t n = c.scale.rows(4096);
   const std::vector<uint8_t> hv = s3::render_views();
   std::vector<int32_t> hi(static_cast<size_t>(n));
   for (size_t i = 0; i < hi.size(); ++i)
@@ -499,20 +518,22 @@ void shapes3d_section(Context& c) {
 // backend runs it, and as plain cuBLAS with separate bias, statistics, normalisation and
 // activation kernels.
 void layer_section(Context& c) {
-  cublasHandle_t handle = nullptr;
-  check_blas(cublasCreate(&handle), "cublasCreate");
-  check_blas(cublasSetStream(handle, c.stream), "cublasSetStream");
-  for (const int K : {1, 100}) {
-    const xent::LinearShape ls{K, 1024, 250, 250};
-    const xent::BatchNormShape bs{K, 1024, 250};
-    const size_t nx = size_t{1} * K * 1024 * 250, nw = size_t{1} * K * 250 * 250,
-                 nc = size_t{1} * K * 250;
+  // The plain version's GEMM through xent's BLAS wrapper: cuBLAS on a GPU, OpenBLAS on the
+  // emulator (host/cuda/blas.h), with the backend's FP32 math.
+  const std::unique_ptr<xent::cuda::Blas> blas = xent::cuda::make_blas(c.stream, false);
+  const int64_t rows = c.scale.rows(1024);
+  constexpr int kWidth = 250;
+  for (const int K : {c.scale.K(1), c.scale.K(100)}) {
+    const xent::LinearShape ls{K, rows, kWidth, kWidth};
+    const xent::BatchNormShape bs{K, rows, kWidth};
+    const size_t nx = static_cast<size_t>(K * rows * kWidth), nw = size_t{1} * K * kWidth * kWidth,
+                 nc = size_t{1} * K * kWidth;
     Buffer x(c.stream, nx), w(c.stream, nw), b(c.stream, nc), h(c.stream, nx), a(c.stream, nx),
         gamma(c.stream, nc, 0.5f, 1.5f), beta(c.stream, nc), mean(c.stream, nc), var(c.stream, nc),
         rstd(c.stream, nc), rm(c.stream, nc), rv(c.stream, nc, 0.5f, 1.5f);
-    const double flops = 2.0 * K * 1024.0 * 250 * 250;
+    const double flops = 2.0 * K * static_cast<double>(rows) * kWidth * kWidth;
     const double bytes = 4.0 * static_cast<double>(2 * nx + nw);
-    const std::string shape = dims({K, 1024, 250, 250});
+    const std::string shape = dims({K, rows, kWidth, kWidth});
     c.rows.push_back({"layer", "backend: cuBLAS + fused bias/BN/act", shape, c.timer.time([&] {
                         c.backend.linear_forward(ls, x.get(), w.get(), nullptr, h.get());
                         c.backend.batchnorm_act_forward_train(bs, h.get(), b.get(), gamma.get(),
@@ -522,46 +543,49 @@ void layer_section(Context& c) {
                       bytes, flops, 0, ""});
     c.rows.push_back(
         {"layer", "plain: cuBLAS, bias, stats, normalise, act", shape, c.timer.time([&] {
-           const float one = 1.0f, zero = 0.0f;
            // Row-major y = x W^T is column-major y^T = W x^T: op(A) = W^T of the [in][out] view.
-           check_blas(cublasSgemmStridedBatched(handle, CUBLAS_OP_T, CUBLAS_OP_N, 250, 1024, 250,
-                                                &one, w.get(), 250, 250 * 250, x.get(), 250,
-                                                1024 * 250, &zero, h.get(), 250, 1024 * 250, K),
-                      "cublasSgemmStridedBatched");
+           xent::cuda::Gemm g;
+           g.trans_a = true;
+           g.m = kWidth, g.n = static_cast<int>(rows), g.k = kWidth;
+           g.a = w.get(), g.lda = kWidth, g.stride_a = int64_t{kWidth} * kWidth;
+           g.b = x.get(), g.ldb = kWidth, g.stride_b = rows * kWidth;
+           g.c = h.get(), g.ldc = kWidth, g.stride_c = rows * kWidth;
+           g.batch = K;
+           blas->gemm(g);
            const int64_t n = static_cast<int64_t>(nx);
-           add_bias<<<blocks(n), kThreads, 0, c.stream>>>(h.get(), b.get(), n, 1024, 250);
+           xent::launch(add_bias, blocks(n), kThreads, 0, c.stream)(h.get(), b.get(), n, rows,
+                                                                    kWidth);
            for (int k = 0; k < K; ++k)  // one statistics launch per replica, as a plain loop
-             column_stats<<<1, kThreads, 0, c.stream>>>(h.get() + size_t{1} * k * 1024 * 250, 1024,
-                                                        250, mean.get() + k * 250,
-                                                        var.get() + k * 250);
-           normalize_affine<<<blocks(n), kThreads, 0, c.stream>>>(h.get(), mean.get(), var.get(),
-                                                                  gamma.get(), beta.get(), a.get(),
-                                                                  n, 1024, 250, 1e-5f);
-           leaky_relu<<<blocks(n), kThreads, 0, c.stream>>>(a.get(), n, 0.01f);
+             xent::launch(column_stats, 1, kThreads, 0, c.stream)(
+                 h.get() + static_cast<size_t>(k * rows * kWidth), rows, kWidth,
+                 mean.get() + k * kWidth, var.get() + k * kWidth);
+           xent::launch(normalize_affine, blocks(n), kThreads, 0, c.stream)(
+               h.get(), mean.get(), var.get(), gamma.get(), beta.get(), a.get(), n, rows, kWidth,
+               1e-5f);
+           xent::launch(leaky_relu, blocks(n), kThreads, 0, c.stream)(a.get(), n, 0.01f);
            CHECK(cudaGetLastError());
          }),
          bytes, flops, 0, ""});
   }
-  cublasDestroy(handle);
 }
 
 // Whole training steps, graphed and eager, on a fresh backend each.
-void step_section(std::vector<Row>& rows) {
+void step_section(std::vector<Row>& rows, const Scale& scale) {
   for (const char* preset : {"sup-base", "diet-base"})
-    for (const int K : {1, 100})
+    for (const int K : {scale.K(1), scale.K(100)})
       for (const bool graphs : {true, false}) {
         xent::cuda::CudaOptions o;
         o.graphs = graphs;
         xent::cuda::CudaBackend backend(o);
         // Fewer condition-number draws only make the frozen mixing matrices' one-time draw
         // cheaper (100 replicas x 4 layers); the step does the same work.
-        const xent::Config cfg =
-            xent::load_config(preset, "",
-                              {"train.population=" + std::to_string(K), "train.eval_samples=64",
-                               "dgp.mixing_cond_draws=100"});
+        const xent::Config cfg = xent::load_config(
+            preset, "",
+            {"train.population=" + std::to_string(K), "train.eval_samples=64",
+             "dgp.mixing_cond_draws=100", "train.batch=" + std::to_string(scale.rows(1024))});
         xent::Trainer t(backend, cfg);
-        Timer timer(backend.stream());
-        const int steps = K == 1 ? 200 : 20;
+        Timer timer(backend.stream(), scale);
+        const int steps = scale.quick ? 3 : K == 1 ? 200 : 20;
         const double ms = timer.time(
             [&] {
               for (int i = 0; i < steps; ++i) t.step();
@@ -572,11 +596,13 @@ void step_section(std::vector<Row>& rows) {
         const std::string launches = graphs ? " (" + std::to_string(n.kernels) + " kernels, " +
                                                   std::to_string(n.nodes) + " nodes)"
                                             : "";
-        rows.push_back({"train_step",
-                        std::string(graphs ? "graphed " : "eager ") + preset + launches,
-                        "K=" + std::to_string(K) + " batch 1024", ms / steps, 0,
-                        // about 6 FLOPs per parameter and row: forward, dx and dW GEMMs
-                        6.0 * 1024 * static_cast<double>(t.model().num_params()), 1.0, "steps"});
+        rows.push_back(
+            {"train_step", std::string(graphs ? "graphed " : "eager ") + preset + launches,
+             "K=" + std::to_string(K) + " batch " + std::to_string(cfg.train.batch), ms / steps, 0,
+             // about 6 FLOPs per parameter and row: forward, dx and dW GEMMs
+             6.0 * static_cast<double>(cfg.train.batch) *
+                 static_cast<double>(t.model().num_params()),
+             1.0, "steps"});
       }
 }
 
@@ -622,7 +648,7 @@ nlohmann::json to_json(const std::vector<Row>& rows, const cudaDeviceProp& prop)
   return out;
 }
 
-int run(const std::string& json_path) {
+int run(const std::string& json_path, const Scale& scale) {
   if (const std::string why = xent::cuda::missing_device(); !why.empty()) {
     std::printf("xent_gpu_bench: %s; nothing to measure\n", why.c_str());
     return 0;
@@ -631,14 +657,15 @@ int run(const std::string& json_path) {
   CHECK(cudaGetDeviceProperties(&prop, 0));
   std::printf(
       "xent_gpu_bench on %s (%d SMs); peaks: %.1f TB/s, %.0f TFLOP/s FP32; median of %d "
-      "cold-L2 repeats after %d warm-ups\n",
-      prop.name, prop.multiProcessorCount, kPeakBytesPerS * 1e-12, kPeakFlopsPerS * 1e-12, kRepeats,
-      kWarmup);
+      "%srepeats after %d warm-ups%s\n",
+      prop.name, prop.multiProcessorCount, kPeakBytesPerS * 1e-12, kPeakFlopsPerS * 1e-12,
+      scale.repeats(kRepeats), scale.quick ? "" : "cold-L2 ", scale.warmup(),
+      scale.quick ? " (--quick: small shapes, the times mean nothing)" : "");
   std::vector<Row> rows;
   {
     xent::cuda::CudaBackend backend;
-    Timer timer(backend.stream());
-    Context c{backend, backend.stream(), timer, rows};
+    Timer timer(backend.stream(), scale);
+    Context c{backend, backend.stream(), timer, rows, scale};
     softmax_section(c);
     linear_section(c);
     layer_section(c);
@@ -647,7 +674,7 @@ int run(const std::string& json_path) {
     sprites_section(c);
     shapes3d_section(c);
   }
-  step_section(rows);
+  step_section(rows, scale);
   print(rows);
   if (!json_path.empty()) {
     std::ofstream f(json_path);
@@ -662,21 +689,28 @@ int run(const std::string& json_path) {
 
 int main(int argc, char** argv) {
   std::string json_path;
+  Scale scale;
   for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];
     if (a == "--json" && i + 1 < argc) {
       json_path = argv[++i];
+    } else if (a == "--quick") {
+      scale.quick = true;
     } else if (a == "-h" || a == "--help") {
-      std::printf("usage: xent_gpu_bench [--json FILE]\n");
+      std::printf(
+          "usage: xent_gpu_bench [--json FILE] [--quick]\n"
+          "  --json FILE  also write the rows as JSON\n"
+          "  --quick      small shapes, one repeat: only runs the code (the times mean nothing)\n");
       return 0;
     } else {
-      std::fprintf(stderr, "xent_gpu_bench: unknown argument '%s' (usage: [--json FILE])\n",
+      std::fprintf(stderr,
+                   "xent_gpu_bench: unknown argument '%s' (usage: [--json FILE] [--quick])\n",
                    a.c_str());
       return 2;
     }
   }
   try {
-    return run(json_path);
+    return run(json_path, scale);
   } catch (const xent::InputError& e) {
     std::fprintf(stderr, "xent_gpu_bench: %s\n", e.what());
     return 2;
