@@ -24,6 +24,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <fstream>
 #include <functional>
@@ -650,6 +651,9 @@ nlohmann::json to_json(const std::vector<Row>& rows, const cudaDeviceProp& prop)
 
 int run(const std::string& json_path, const Scale& scale) {
   if (const std::string why = xent::cuda::missing_device(); !why.empty()) {
+    // XENT_REQUIRE_GPU=1 (tools/gpu-check on the GPU): a machine that cannot run it fails.
+    const char* required = std::getenv("XENT_REQUIRE_GPU");
+    if (required && std::string(required) == "1") throw xent::DeviceError(why);
     std::printf("xent_gpu_bench: %s; nothing to measure\n", why.c_str());
     return 0;
   }

@@ -82,7 +82,12 @@ CudaBackend::CudaBackend(const CudaOptions& options) : options_(options) {
   if (const std::string why = missing_device(); !why.empty()) throw DeviceError(why);
   XENT_CUDA_CHECK(cudaSetDevice(options_.device));
   XENT_CUDA_CHECK(cudaStreamCreateWithFlags(&stream_, cudaStreamNonBlocking));
-  blas_ = make_blas(stream_, options_.tf32);
+  try {
+    blas_ = make_blas(stream_, options_.tf32);
+  } catch (...) {
+    cudaStreamDestroy(stream_);  // no destructor runs for a constructor that throws
+    throw;
+  }
   scratch_.assign(kSlots, {nullptr, 0});
 }
 
