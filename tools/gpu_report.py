@@ -246,8 +246,12 @@ def main():
     print("Machine: " + ("; ".join(machine) or "unknown (no logs/machine.txt)") + "\n")
     # Each section on its own: one that meets something unexpected says so, and the rest of the
     # report is still written.
-    for section in (section_stages, section_tests, section_logs, section_full, section_tput,
-                    section_dislib):
+    sections = (section_stages, section_tests, section_logs, section_full, section_tput,
+                section_dislib)
+    # A --extra run (machine.txt's "device ..., extra" line) has only its DisLib stages.
+    if any(line.startswith("device ") and line.endswith(", extra") for line in machine):
+        sections = (section_stages, section_dislib)
+    for section in sections:
         try:
             section(work, out, st)
         except Exception:  # noqa: BLE001 - the report must be written whatever a file holds
