@@ -13,6 +13,9 @@ import os
 import sys
 import traceback
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from dislib_report import PAPER  # noqa: E402 - the paper's Table 4 values, by (dataset, model)
+
 # The paper's R2 for the base settings (DESIGN.md section 1), as fractions: Table 3's supervised
 # R2 z~ -> z and Table 2's DIET R2_a z.
 PAPER_R2 = {"sup-base": 0.998, "diet-base": 0.990}
@@ -189,11 +192,6 @@ def section_tput(work, out, st):
           "step and the graph capture), timed by themselves.")
 
 
-# The paper's Table 4 values for dSprites (DESIGN.md), by model.
-PAPER_DSPRITES = {"mlp": {"shape": .94, "scale": .98, "pos_x": .97, "pos_y": .97},
-                  "pixels": {"shape": .26, "scale": .62, "pos_x": .92, "pos_y": .92}}
-
-
 def section_dislib(work, out, st):
     """The DisLib stages: dsprites (the MLP row) and, with --extra, dislib_<dataset>_<model>."""
     runs = os.path.join(work, "runs")
@@ -229,7 +227,7 @@ def section_dislib(work, out, st):
         if isinstance(mean, dict) and isinstance(sd, dict):
             print("| xent | %s |" % " | ".join(
                 "%s +- %s" % (num(mean.get(f), "%.3f"), num(sd.get(f), "%.3f")) for f in factors))
-        paper = PAPER_DSPRITES.get(ds.get("model")) if ds.get("dataset") == "dsprites" else None
+        paper = PAPER.get((ds.get("dataset"), ds.get("model")))
         if paper:
             print("| paper | %s |" % " | ".join(num(paper.get(f), "%.2f") if f in paper else "-"
                                                 for f in factors))
