@@ -109,13 +109,19 @@ struct TrainedRun {
   std::vector<float> loss;
 };
 
+// A trainer's parameters, downloaded from its backend.
+std::vector<float> params(Backend& b, Trainer& t) {
+  std::vector<float> p(static_cast<size_t>(t.model().num_params()));
+  b.download(p.data(), t.model().params(), p.size() * sizeof(float));
+  return p;
+}
+
 TrainedRun train(Backend& b, const Config& c, int64_t steps) {
   Trainer t(b, c);
   for (int64_t s = 0; s < steps; ++s) t.step();
   TrainedRun r;
   r.metrics = t.evaluate();
-  r.params.resize(static_cast<size_t>(t.model().num_params()));
-  b.download(r.params.data(), t.model().params(), r.params.size() * sizeof(float));
+  r.params = params(b, t);
   r.loss = t.last_loss();
   return r;
 }
@@ -222,14 +228,9 @@ TEST(CudaBackend, TwoTrainersOnOneBackendEachReplayTheirOwnStep) {
   for (int s = 0; s < 3; ++s) t1.step();
   for (int s = 0; s < 2; ++s) t2.step();
   t1.step();
-  const auto params = [&](Trainer& t) {
-    std::vector<float> p(static_cast<size_t>(t.model().num_params()));
-    shared.download(p.data(), t.model().params(), p.size() * sizeof(float));
-    return p;
-  };
   cuda::CudaBackend alone_a, alone_b;
   const TrainedRun four = train(alone_a, c, 4), two = train(alone_b, c, 2);
-  const std::vector<float> p1 = params(t1), p2 = params(t2);
+  const std::vector<float> p1 = params(shared, t1), p2 = params(shared, t2);
   ASSERT_EQ(p1.size(), four.params.size());
   EXPECT_EQ(0, std::memcmp(p1.data(), four.params.data(), p1.size() * sizeof(float)));
   EXPECT_EQ(0, std::memcmp(p2.data(), two.params.data(), p2.size() * sizeof(float)));
@@ -257,14 +258,9 @@ TEST(CudaBackend, TrainersOfDifferentDgpsOnOneBackendEachEndWhereTheyEndAlone) {
       t1.step();
       t2.step();
     }
-    const auto params = [&](Trainer& t) {
-      std::vector<float> p(static_cast<size_t>(t.model().num_params()));
-      shared.download(p.data(), t.model().params(), p.size() * sizeof(float));
-      return p;
-    };
     cuda::CudaBackend alone_a, alone_b;
     const TrainedRun a = train(alone_a, c1, 3), b = train(alone_b, c2, 3);
-    const std::vector<float> p1 = params(t1), p2 = params(t2);
+    const std::vector<float> p1 = params(shared, t1), p2 = params(shared, t2);
     ASSERT_EQ(p1.size(), a.params.size());
     ASSERT_EQ(p2.size(), b.params.size());
     EXPECT_EQ(0, std::memcmp(p1.data(), a.params.data(), p1.size() * sizeof(float)));
