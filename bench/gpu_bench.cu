@@ -425,8 +425,10 @@ void elementwise_section(Context& c) {
   Buffer p(c.stream, static_cast<size_t>(n)), g(c.stream, static_cast<size_t>(n)),
       m(c.stream, static_cast<size_t>(n)), v(c.stream, static_cast<size_t>(n), 0.0f, 1.0f);
   const xent::AdamParams ap;
+  xent::kernels::AdamCorrections corrections;
+  corrections.now = xent::cuda::adam_table(ap, 1).steps[0];  // step 1
   c.rows.push_back({"adam", "fused Adam", std::to_string(n), c.timer.time([&] {
-                      xent::kernels::adam(n, p.get(), g.get(), m.get(), v.get(), ap, nullptr,
+                      xent::kernels::adam(n, p.get(), g.get(), m.get(), v.get(), ap, corrections,
                                           c.stream);
                     }),
                     28.0 * static_cast<double>(n), 0, static_cast<double>(n), "params"});

@@ -5,6 +5,7 @@
 #include <random>
 
 #include "cpu/ops.h"
+#include "cuda/cuda_backend.h"
 #include "kernels/adam.h"
 
 namespace {
@@ -27,8 +28,10 @@ void check_adam(int64_t n, int64_t offset) {
     xent::cpu::adam(n, param.data() + offset, grad.data() + offset, m.data() + offset,
                     v.data() + offset, a, nullptr);
     d_grad.upload(grad);
+    xent::kernels::AdamCorrections c;
+    c.now = xent::cpu::adam_correction(a, step);
     xent::kernels::adam(n, d_param.get() + offset, d_grad.get() + offset, d_m.get() + offset,
-                        d_v.get() + offset, a, nullptr, nullptr);
+                        d_v.get() + offset, a, c, nullptr);
   }
   const std::vector<float> got_p = d_param.download(), got_m = d_m.download(),
                            got_v = d_v.download();
@@ -57,22 +60,132 @@ TEST(AdamKernel, MatchesCpuOnMisalignedBuffers) {
   for (int64_t n : {5, 1027}) check_adam(n, 1);
 }
 
-// The step read from device memory (what a replayed graph does) gives the same update as the
-// step passed by value.
-TEST(AdamKernel, StepFromDeviceMemoryEqualsStepByValue) {
-  XENT_REQUIRE_DEVICE();
-  const size_t n = 1001;
-  const std::vector<float> param = normals(n, 3, 1.0f), grad = normals(n, 4, 0.1f), zeros(n, 0.0f);
+// The table is the CPU twin's corrections, step by step, up to the first step where both
+// betas' powers are at most 2^-26 (0.999^t: t = 26 ln 2 / -ln 0.999 = 18,012), whose entry is
+// exactly lr and 1.
+TEST(AdamTable, IsTheCpuCorrectionsUntilBothReachOne) {
   xent::AdamParams a;
-  a.step = 7;
-  DeviceVector<float> p1(param), g(grad), m1(zeros), v1(zeros), p2(param), m2(zeros), v2(zeros);
-  DeviceVector<int64_t> step(std::vector<int64_t>{7});
-  xent::kernels::adam(n, p1.get(), g.get(), m1.get(), v1.get(), a, nullptr, nullptr);
-  a.step = 1;  // ignored: *step wins
-  xent::kernels::adam(n, p2.get(), g.get(), m2.get(), v2.get(), a, step.get(), nullptr);
-  const std::vector<float> x = p1.download(), y = p2.download();
-  for (size_t i = 0; i < n; ++i)
-    ASSERT_EQ(xent::test::float_bits(x[i]), xent::test::float_bits(y[i])) << "i=" << i;
+  a.lr = 3e-3f;
+  const xent::cuda::AdamTable t = xent::cuda::adam_table(a);
+  ASSERT_TRUE(t.saturated);
+  EXPECT_NEAR(static_cast<double>(t.steps.size()), 18012.0, 2.0);
+  for (size_t i = 0; i < t.steps.size(); ++i) {
+    const xent::AdamCorrection want = xent::cpu::adam_correction(a, static_cast<int64_t>(i) + 1);
+    ASSERT_EQ(xent::test::float_bits(t.steps[i].step_size), xent::test::float_bits(want.step_size));
+    ASSERT_EQ(xent::test::float_bits(t.steps[i].bc2_sqrt), xent::test::float_bits(want.bc2_sqrt));
+  }
+  EXPECT_EQ(t.steps.back().step_size, a.lr);
+  EXPECT_EQ(t.steps.back().bc2_sqrt, 1.0f);
+  EXPECT_FALSE(xent::cuda::adam_table(a, 1000).saturated);
+}
+
+// One update of n = 8 parameters (the float4 path) from a fixed state at step t, read from
+// device memory (what a replayed graph does) with the corrections from `table`, or given by
+// value as `now`.
+class AdamAtStep {
+ public:
+  AdamAtStep()
+      : param_(normals(kN, 3, 1.0f)),
+        grad_(normals(kN, 4, 0.1f)),
+        m_(normals(kN, 5, 0.01f)),
+        v_(kN, 1e-4f) {}
+
+  std::vector<float> by_value(const xent::AdamParams& a, const xent::AdamCorrection& now) {
+    xent::kernels::AdamCorrections c;
+    c.now = now;
+    return run(a, c);
+  }
+  std::vector<float> from_table(const xent::AdamParams& a, int64_t t,
+                                const DeviceVector<xent::AdamCorrection>& table, bool saturated) {
+    step_.upload({t});
+    xent::kernels::AdamCorrections c;
+    c.step = step_.get();
+    c.table = table.get();
+    c.steps = static_cast<int64_t>(table.size());
+    c.saturated = saturated;
+    return run(a, c);
+  }
+
+ private:
+  static constexpr size_t kN = 8;
+  std::vector<float> run(const xent::AdamParams& a, const xent::kernels::AdamCorrections& c) {
+    p_.upload(param_);
+    m_dev_.upload(m_);
+    v_dev_.upload(v_);
+    xent::kernels::adam(kN, p_.get(), g_.get(), m_dev_.get(), v_dev_.get(), a, c, nullptr);
+    return p_.download();
+  }
+  std::vector<float> param_, grad_, m_, v_;
+  DeviceVector<float> p_{kN}, g_{grad_}, m_dev_{kN}, v_dev_{kN};
+  DeviceVector<int64_t> step_{1};
+};
+
+void expect_same_bits(const std::vector<float>& x, const std::vector<float>& y, int64_t t) {
+  for (size_t i = 0; i < x.size(); ++i)
+    ASSERT_EQ(xent::test::float_bits(x[i]), xent::test::float_bits(y[i]))
+        << "t=" << t << " i=" << i;
+}
+
+// A recorded step reads its bias corrections from the host's table (the CPU twin's
+// expressions), not from the device's powf, which on a GPU rounds about 5% of the steps up to
+// 2,000 differently from glibc's: every step's update is the update with the CPU's
+// corrections, bit for bit, on the GPU as under the emulator. Steps 1-2,000, around the
+// table's end and far past it (where the saturated table's last entry, lr and 1, serves).
+TEST(AdamKernel, StepFromDeviceMemoryUsesTheCpuCorrectionsAtEveryStep) {
+  XENT_REQUIRE_DEVICE();
+  xent::AdamParams a;
+  a.lr = 3e-3f;
+  const xent::cuda::AdamTable host = xent::cuda::adam_table(a);
+  ASSERT_TRUE(host.saturated);
+  const auto end = static_cast<int64_t>(host.steps.size());
+  const DeviceVector<xent::AdamCorrection> table(host.steps);
+  std::vector<int64_t> steps;
+  for (int64_t t = 1; t <= 2000; ++t) steps.push_back(t);
+  for (int64_t t : {end - 2, end - 1, end, end + 1, int64_t{500000}, int64_t{1} << 40})
+    steps.push_back(t);
+  AdamAtStep run;
+  for (int64_t t : steps)
+    expect_same_bits(run.from_table(a, t, table, true),
+                     run.by_value(a, xent::cpu::adam_correction(a, t)), t);
+}
+
+// The kernel takes the corrections from the table: an entry planted with a different value
+// changes that step's update and no other.
+TEST(AdamKernel, StepFromDeviceMemoryReadsTheTable) {
+  XENT_REQUIRE_DEVICE();
+  const xent::AdamParams a;
+  std::vector<xent::AdamCorrection> host = xent::cuda::adam_table(a).steps;
+  host[6].step_size *= 2.0f;  // step 7
+  const DeviceVector<xent::AdamCorrection> table(host);
+  AdamAtStep run;
+  expect_same_bits(run.from_table(a, 7, table, true), run.by_value(a, host[6]), 7);
+  const std::vector<float> right = run.by_value(a, xent::cpu::adam_correction(a, 7));
+  const std::vector<float> planted = run.from_table(a, 7, table, true);
+  for (size_t i = 0; i < right.size(); ++i) EXPECT_NE(planted[i], right[i]) << "i=" << i;
+  expect_same_bits(run.from_table(a, 8, table, true),
+                   run.by_value(a, xent::cpu::adam_correction(a, 8)), 8);
+}
+
+// Past a table that has not saturated (a beta2 within about 1e-5 of 1) the kernel computes the
+// corrections itself: glibc's powf under the emulator, the device's on a GPU.
+TEST(AdamKernel, StepPastAnUnsaturatedTableComputesTheCorrections) {
+  XENT_REQUIRE_DEVICE();
+  const xent::AdamParams a;
+  const xent::cuda::AdamTable host = xent::cuda::adam_table(a, 10);
+  ASSERT_FALSE(host.saturated);
+  const DeviceVector<xent::AdamCorrection> table(host.steps);
+  AdamAtStep run;
+  for (int64_t t : {10, 11, 5000}) {
+    const std::vector<float> got = run.from_table(a, t, table, false),
+                             want = run.by_value(a, xent::cpu::adam_correction(a, t));
+    if (xent::test::kEmulated) {
+      expect_same_bits(got, want, t);
+    } else {
+      // powf's last bit moves a step of about lr by ~1e-10, which can round the parameter
+      // (|p| < 4) one ulp, 2.4e-7, the other way.
+      for (size_t i = 0; i < got.size(); ++i) ASSERT_NEAR(got[i], want[i], 5e-7f) << "t=" << t;
+    }
+  }
 }
 
 }  // namespace

@@ -21,17 +21,22 @@ XENT_VECTOR_CLONES void adam_update(int64_t n, float* __restrict param,
 
 }  // namespace
 
+AdamCorrection adam_correction(const AdamParams& a, int64_t t) {
+  const auto ft = static_cast<float>(t);
+  // PyTorch's form: the bias corrections scale the step, eps is added to sqrt(v_hat).
+  const float bc1 = 1.0f - std::pow(a.beta1, ft);
+  const float bc2 = 1.0f - std::pow(a.beta2, ft);
+  return {a.lr / bc1, std::sqrt(bc2)};
+}
+
 void adam(int64_t n, float* param, const float* grad, float* m, float* v, const AdamParams& a,
           const int64_t* step, ThreadPool& pool) {
-  const auto t = static_cast<float>(step ? *step : a.step);
-  // PyTorch's form: the bias corrections scale the step, eps is added to sqrt(v_hat).
-  const float bc1 = 1.0f - std::pow(a.beta1, t);
-  const float bc2 = 1.0f - std::pow(a.beta2, t);
+  const AdamCorrection c = adam_correction(a, step ? *step : a.step);
   // Elements are independent: threads take blocks of at least kGrain (~10 us of updates).
   constexpr int64_t kGrain = 16384;
   pool.run(n, kGrain, [&](int64_t b, int64_t e) {
-    adam_update(e - b, param + b, grad + b, m + b, v + b, a.beta1, a.beta2, a.eps, a.lr / bc1,
-                std::sqrt(bc2));
+    adam_update(e - b, param + b, grad + b, m + b, v + b, a.beta1, a.beta2, a.eps, c.step_size,
+                c.bc2_sqrt);
   });
 }
 

@@ -16,6 +16,11 @@ XENT_TWIN_OPS(XENT_CPU_TWIN)
 #undef XENT_CPU_TWIN
 #undef XENT_CPU_WITH_POOL
 
+// Adam's bias corrections at step t (>= 1), the expressions cpu::adam uses. The CUDA backend
+// tabulates them on the host with this function, so that both backends use the same bits
+// (the device's powf differs from glibc's in the last bit for some steps).
+AdamCorrection adam_correction(const AdamParams& a, int64_t t);
+
 }  // namespace xent::cpu
 
 // ---- probe reductions (kernels/probe.h): the same arguments less scratch and stream --------

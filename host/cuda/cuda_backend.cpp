@@ -8,8 +8,8 @@
 #include <string>
 #include <utility>
 
+#include "cpu/ops.h"
 #include "dgp/internal.h"
-#include "kernels/adam.h"
 #include "kernels/batchnorm.h"
 #include "kernels/counter.h"
 #include "kernels/linear.h"
@@ -96,6 +96,7 @@ CudaBackend::~CudaBackend() {
   cudaStreamSynchronize(stream_);
   for (auto& [p, bytes] : scratch_) cudaFree(p);
   cudaFree(replicas_device_);
+  for (const DeviceAdamTable& t : adam_tables_) cudaFree(const_cast<AdamCorrection*>(t.c.table));
   blas_.reset();
   cudaStreamDestroy(stream_);
 }
@@ -284,9 +285,57 @@ void CudaBackend::softmax_xent(const XentShape& s, float* logits, const int32_t*
   kernels::softmax_xent(s, logits, labels, per_row, loss, correct, grad, stream_);
 }
 
+AdamTable adam_table(const AdamParams& a, int64_t max_steps) {
+  AdamTable t;
+  for (int64_t step = 1; step <= max_steps; ++step) {
+    t.steps.push_back(cpu::adam_correction(a, step));
+    // beta^t at most 2^-26, half of what 1 - beta^t == 1 needs, so that powf's last-bit errors
+    // cannot bring a later step back under 1.
+    const auto ft = static_cast<float>(step);
+    constexpr float kTiny = 0x1p-26f;
+    if (std::pow(a.beta1, ft) <= kTiny && std::pow(a.beta2, ft) <= kTiny &&
+        t.steps.back().step_size == a.lr && t.steps.back().bc2_sqrt == 1.0f) {
+      t.saturated = true;
+      break;
+    }
+  }
+  return t;
+}
+
+kernels::AdamCorrections CudaBackend::adam_corrections(const AdamParams& a, const int64_t* step) {
+  kernels::AdamCorrections c;
+  if (!step) {
+    c.now = cpu::adam_correction(a, a.step);
+    return c;
+  }
+  for (const DeviceAdamTable& t : adam_tables_) {
+    if (t.lr == a.lr && t.beta1 == a.beta1 && t.beta2 == a.beta2) {
+      c = t.c;
+      c.step = step;
+      return c;
+    }
+  }
+  // Once per optimizer setting (the first, eager run of a recorded step): never inside a step.
+  const AdamTable host = adam_table(a);
+  const size_t bytes = host.steps.size() * sizeof(AdamCorrection);
+  auto* table = static_cast<AdamCorrection*>(allocate(bytes));
+  try {
+    upload(table, host.steps.data(), bytes);
+  } catch (...) {
+    cudaFree(table);
+    throw;
+  }
+  c.table = table;
+  c.steps = static_cast<int64_t>(host.steps.size());
+  c.saturated = host.saturated;
+  adam_tables_.push_back({a.lr, a.beta1, a.beta2, c});
+  c.step = step;
+  return c;
+}
+
 void CudaBackend::adam(int64_t n, float* param, const float* grad, float* m, float* v,
                        const AdamParams& a, const int64_t* step) {
-  kernels::adam(n, param, grad, m, v, a, step, stream_);
+  kernels::adam(n, param, grad, m, v, a, adam_corrections(a, step), stream_);
 }
 
 void CudaBackend::render_sprites(const uint8_t* masks, const int32_t* index,

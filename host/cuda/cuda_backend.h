@@ -12,6 +12,7 @@
 
 #include "cuda/blas.h"
 #include "cuda/runtime.h"
+#include "kernels/adam.h"
 #include "kernels/latents.h"
 #include "xent/backend.h"
 
@@ -31,6 +32,16 @@ std::string missing_device();
 // would (the same check, host/dgp/internal.h), and takes Wood's constants from the same
 // function, so that both backends draw with the same bits.
 kernels::LatentReplica latent_replica(const DgpParams& p, uint64_t seed);
+
+// Adam's bias corrections for steps 1, 2, ... by the CPU twin's expressions
+// (cpu::adam_correction), up to the step from which both are exactly lr and 1 (`saturated`;
+// about 18 / (1 - beta2) steps: 18k at the default 0.999) or to max_steps, whichever comes
+// first.
+struct AdamTable {
+  std::vector<AdamCorrection> steps;
+  bool saturated = false;
+};
+AdamTable adam_table(const AdamParams& a, int64_t max_steps = int64_t{1} << 21);
 
 class CudaBackend final : public Backend {
  public:
@@ -75,6 +86,10 @@ class CudaBackend final : public Backend {
   void* scratch(size_t slot, size_t bytes);
   const kernels::LatentReplica* replicas(const std::vector<DgpParams>& params,
                                          const std::vector<uint64_t>& seeds);
+  // The device copy of adam_table(a), uploaded the first time a's lr and betas are seen and
+  // kept for the backend's life (a recorded step holds its pointer; a table is 144 kB at the
+  // default betas).
+  kernels::AdamCorrections adam_corrections(const AdamParams& a, const int64_t* step);
 
   CudaOptions options_;
   cudaStream_t stream_ = nullptr;
@@ -83,6 +98,11 @@ class CudaBackend final : public Backend {
   std::vector<kernels::LatentReplica> replicas_host_;
   void* replicas_device_ = nullptr;
   size_t replicas_capacity_ = 0;
+  struct DeviceAdamTable {
+    float lr, beta1, beta2;
+    kernels::AdamCorrections c;
+  };
+  std::vector<DeviceAdamTable> adam_tables_;
   uint64_t graph_epoch_ = 0;
   GraphCounts step_graph_;
 };

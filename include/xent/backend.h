@@ -73,6 +73,13 @@ struct AdamParams {
   int64_t step = 1;  // 1-based step number, for the bias corrections
 };
 
+// Adam's bias corrections at one step, as the CPU twin computes them (cpu::adam_correction):
+// the update is param -= step_size * m / (sqrt(v) / bc2_sqrt + eps).
+struct AdamCorrection {
+  float step_size;  // lr / (1 - beta1^t)
+  float bc2_sqrt;   // sqrt(1 - beta2^t)
+};
+
 // The op set, declared once here for every backend: X(return type, name, (parameters),
 // (arguments)). Backend declares each pure virtual, each backend class declares it with
 // XENT_OVERRIDE_OPS and defines it in its own files. XENT_TWIN_OPS are the ops whose CPU
