@@ -89,6 +89,15 @@ CudaBackend::CudaBackend(const CudaOptions& options) : options_(options) {
     throw;
   }
   scratch_.assign(kSlots, {nullptr, 0});
+  // Once: callers ask for the name often (every DgpSource batch), and the device stays.
+#if defined(XENT_EMULATED)
+  name_ = "cuda (SIMT emulator, " + blas_->name() + ")";
+#else
+  cudaDeviceProp prop{};
+  name_ = cudaGetDeviceProperties(&prop, options_.device) == cudaSuccess
+              ? std::string("cuda (") + prop.name + (options_.tf32 ? ", TF32" : ", FP32") + ")"
+              : std::string("cuda");
+#endif
 }
 
 CudaBackend::~CudaBackend() {
@@ -101,15 +110,7 @@ CudaBackend::~CudaBackend() {
   cudaStreamDestroy(stream_);
 }
 
-std::string CudaBackend::name() const {
-#if defined(XENT_EMULATED)
-  return "cuda (SIMT emulator, " + blas_->name() + ")";
-#else
-  cudaDeviceProp prop{};
-  if (cudaGetDeviceProperties(&prop, options_.device) != cudaSuccess) return "cuda";
-  return std::string("cuda (") + prop.name + (options_.tf32 ? ", TF32" : ", FP32") + ")";
-#endif
-}
+std::string CudaBackend::name() const { return name_; }
 
 void* CudaBackend::allocate(size_t bytes) {
   void* p = nullptr;

@@ -92,6 +92,7 @@ class CudaBackend final : public Backend {
   kernels::AdamCorrections adam_corrections(const AdamParams& a, const int64_t* step);
 
   CudaOptions options_;
+  std::string name_;
   cudaStream_t stream_ = nullptr;
   std::unique_ptr<Blas> blas_;
   std::vector<std::pair<void*, size_t>> scratch_;

@@ -132,9 +132,22 @@ cudaError_t check_unsafe_during_capture(cudaError_t error = cudaErrorStreamCaptu
   return prohibited ? fail(error) : cudaSuccess;
 }
 
+}  // namespace
+}  // namespace xent::simt
+
+// The handles CUDA predefines (cudaStreamLegacy, cudaStreamPerThread) are no stream objects
+// of the emulator's: they run work like the null stream.
+static bool predefined(cudaStream_t s) {
+  return s == nullptr || s == cudaStreamLegacy || s == cudaStreamPerThread;
+}
+
+namespace xent::simt {
+namespace {
+
 // Either runs `op` now or appends it to the stream's capture.
+
 cudaError_t submit(cudaStream_t stream, cudaGraphNodeType type, std::function<void()> op) {
-  if (stream == nullptr) {
+  if (predefined(stream)) {
     // The legacy stream synchronises with every other stream: not capturable.
     if (const cudaError_t e = check_unsafe_during_capture(cudaErrorStreamCaptureImplicit)) return e;
     op();
@@ -294,7 +307,7 @@ cudaError_t cudaStreamDestroy(cudaStream_t stream) {
 }
 
 cudaError_t cudaStreamSynchronize(cudaStream_t stream) {
-  if (stream != nullptr && stream->capturing) {
+  if (!predefined(stream) && stream->capturing) {
     stream->invalidated = true;
     return fail(cudaErrorStreamCaptureUnsupported);
   }
@@ -302,7 +315,7 @@ cudaError_t cudaStreamSynchronize(cudaStream_t stream) {
 }
 
 cudaError_t cudaStreamQuery(cudaStream_t stream) {
-  if (stream != nullptr && stream->capturing) return fail(cudaErrorStreamCaptureUnsupported);
+  if (!predefined(stream) && stream->capturing) return fail(cudaErrorStreamCaptureUnsupported);
   return cudaSuccess;
 }
 
@@ -314,7 +327,7 @@ cudaError_t cudaStreamWaitEvent(cudaStream_t stream, cudaEvent_t event, unsigned
 }
 
 cudaError_t cudaStreamBeginCapture(cudaStream_t stream, enum cudaStreamCaptureMode mode) {
-  if (stream == nullptr) return fail(cudaErrorStreamCaptureUnsupported);
+  if (predefined(stream)) return fail(cudaErrorStreamCaptureUnsupported);
   if (stream->capturing) return fail(cudaErrorIllegalState);
   stream->capturing = true;
   stream->invalidated = false;
@@ -348,7 +361,7 @@ cudaError_t cudaStreamEndCapture(cudaStream_t stream, cudaGraph_t* pGraph) {
 
 cudaError_t cudaStreamIsCapturing(cudaStream_t stream, enum cudaStreamCaptureStatus* status) {
   if (status == nullptr) return fail(cudaErrorInvalidValue);
-  if (stream == nullptr || !stream->capturing) {
+  if (predefined(stream) || !stream->capturing) {
     *status = cudaStreamCaptureStatusNone;
   } else {
     *status =
