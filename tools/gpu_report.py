@@ -52,21 +52,39 @@ def read_text(path):
         return ""
 
 
+class Skip(tuple):
+    """A stage that chose not to run: (reason, fails_run), from 'skipped=REASON'."""
+
+
+SKIP_REASONS = {"no-torch": "python3 has no torch", "not-in-bundle": "not in the bundle"}
+
+
 def stages(work):
-    """{name: (rc, wall_s)} in stage order, from lines 'NAME rc=N wall_s=N'."""
+    """{name: (rc, wall_s)} in stage order, from lines 'NAME rc=N wall_s=N' (a stage that ran, or
+    rc=125: no time left) and 'NAME skipped=REASON wall_s=0 [fails_run=1]' (rc is then a Skip)."""
     out = {}
     for line in read_text(os.path.join(work, "logs", "stages.txt")).splitlines():
         parts = line.split()
         try:
-            out[parts[0]] = (int(parts[1].split("=")[1]), int(parts[2].split("=")[1]))
-        except (IndexError, ValueError):
+            fields = dict(p.split("=", 1) for p in parts[1:])
+            if "skipped" in fields:
+                rc = Skip((fields["skipped"], fields.get("fails_run") == "1"))
+            else:
+                rc = int(fields["rc"])
+            out[parts[0]] = (rc, int(fields["wall_s"]))
+        except (IndexError, KeyError, ValueError):
             pass
     return out
 
 
 def status(rc):
-    return {0: "ok", 124: "TIMED OUT", 125: "skipped (no time left)",
-            126: "skipped (python3 has no torch)", 127: "skipped (not in the bundle)",
+    if isinstance(rc, Skip):
+        reason = SKIP_REASONS.get(rc[0], rc[0])
+        return "FAILED (skipped: %s; --device cuda needs it)" % reason if rc[1] else \
+            "skipped: " + reason
+    return {0: "ok", 124: "TIMED OUT", 125: "FAILED (no time left to run it)",
+            126: "FAILED (exit 126: cannot execute; see the log)",
+            127: "FAILED (exit 127: cannot start; see the log)",
             137: "KILLED (timed out, ignored SIGTERM)", 143: "INTERRUPTED (gpu-check stopped)",
             None: "did not run"}.get(
         rc, "FAILED (exit %s)" % rc)
@@ -103,7 +121,31 @@ def first_reach(rows, level):
 def section_stages(work, out, st):
     print("## Stages\n\n| stage | status | wall s |\n|---|---|---|")
     for name, (rc, wall) in st.items():
-        print("| %s | %s | %d |" % (name, status(rc), wall))
+        state = status(rc)
+        if name == "loader" and rc != 0:
+            state = "FAILED (libraries not found, listed below; no stage ran)"
+        print("| %s | %s | %d |" % (name, state, wall))
+    logs = os.path.join(work, "logs")
+    if st.get("loader", (0, 0))[0] != 0:
+        # logs/loader.log: '== bin/NAME' and then that binary's ldd output.
+        print("\nNot found by the dynamic loader (ldd under the wrappers' LD_LIBRARY_PATH; "
+              "logs/loader.log):\n")
+        binary = "?"
+        for line in read_text(os.path.join(logs, "loader.log")).splitlines():
+            if line.startswith("== "):
+                binary = line[3:]
+            elif "not found" in line:
+                print("- %s: %s" % (binary, line.strip()))
+    for name, (rc, wall) in st.items():
+        tail = [] if rc not in (126, 127) else \
+            read_text(os.path.join(logs, name + ".log")).strip().splitlines()[-5:]
+        if tail:
+            print("\n%s, exit %d (logs/%s.log, last lines):\n\n```\n%s\n```" %
+                  (name, rc, name, "\n".join(tail)))
+    if any(isinstance(rc, Skip) for rc, _ in st.values()):
+        print("\nA skip is a stage gpu-check chose not to run: without torch in python3, "
+              "compare_torch, which never fails the run (PyTorch is an optional comparison); a "
+              "binary the bundle lacks, which fails it under --device cuda only.")
     left = read_text(os.path.join(work, "logs", "left_out.txt")).split("\n")
     left = [line for line in left if line.strip()]
     if left:
