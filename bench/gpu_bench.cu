@@ -38,6 +38,7 @@
 #include "bench/tiled_sgemm.h"
 #include "cuda/blas.h"
 #include "cuda/cuda_backend.h"
+#include "cuda/export_pool.h"
 #include "kernels/adam.h"
 #include "kernels/batchnorm.h"
 #include "kernels/latents.h"
@@ -470,6 +471,60 @@ void dgp_section(Context& c) {
   CHECK(cudaFree(replicas));
 }
 
+// What a batch of xent.DgpSource(device="cuda") costs: the draw (latents and mixing) of one
+// base replica, 1024 rows, into memory handed to a consumer's stream (python/src/data.cpp), from
+// cuda::ExportPool, against the three cudaMalloc and cudaFree a batch took before: cudaFree
+// waits for the whole device. Wall time of the host's calls and the device's work, in order.
+void dgp_batch_section(Context& c) {
+  const int64_t n = c.scale.rows(1024);
+  const xent::DgpParams p;
+  const size_t floats = static_cast<size_t>(n * p.d) * sizeof(float);
+  const size_t ints = static_cast<size_t>(n) * sizeof(int32_t);
+  xent::DeviceArray<float> centres(c.backend, static_cast<size_t>(p.clusters * p.d)),
+      mix(c.backend, static_cast<size_t>(p.mixing_layers * p.d * p.d));
+  centres.upload(xent::draw_centres(p, 0));
+  mix.upload(xent::draw_mixing(p, 0));
+  cudaStream_t consumer = nullptr;
+  CHECK(cudaStreamCreateWithFlags(&consumer, cudaStreamNonBlocking));
+  auto draw = [&](float* z, float* x, int32_t* labels) {
+    c.backend.sample_latents({p}, {0}, centres.data(), xent::RngPurpose::Train, 0, nullptr, n, z,
+                             labels, nullptr);
+    c.backend.mixing_forward(1, p.mixing_layers, p.d, mix.data(), z, n, x);
+  };
+  // The backend outlives the pool here: a pointer that owns nothing.
+  xent::cuda::ExportPool pool(
+      std::shared_ptr<xent::cuda::CudaBackend>(&c.backend, [](xent::cuda::CudaBackend*) {}),
+      2 * floats + ints);
+  const std::string shape = dims({1, n, p.d});
+  const double samples = static_cast<double>(n);
+  const double bytes = 2.0 * static_cast<double>(floats) + static_cast<double>(ints);
+  c.rows.push_back({"dgp_batch", "DgpSource batch: pooled, handed to a stream", shape,
+                    c.timer.time([&] {
+                      auto lease = pool.acquire();
+                      char* b = static_cast<char*>(lease->data());
+                      draw(reinterpret_cast<float*>(b + floats), reinterpret_cast<float*>(b),
+                           reinterpret_cast<int32_t*>(b + 2 * floats));
+                      lease->export_to(consumer);
+                    }),
+                    bytes, 0, samples, "samples"});
+  c.rows.push_back({"dgp_batch", "DgpSource batch: 3 cudaMalloc + cudaFree", shape,
+                    c.timer.time([&] {
+                      float *z = nullptr, *x = nullptr;
+                      int32_t* labels = nullptr;
+                      CHECK(cudaMalloc(&z, floats));
+                      CHECK(cudaMalloc(&x, floats));
+                      CHECK(cudaMalloc(&labels, ints));
+                      draw(z, x, labels);
+                      c.backend.synchronize();
+                      CHECK(cudaFree(z));
+                      CHECK(cudaFree(x));
+                      CHECK(cudaFree(labels));
+                    }),
+                    bytes, 0, samples, "samples"});
+  CHECK(cudaStreamSynchronize(consumer));
+  CHECK(cudaStreamDestroy(consumer));
+}
+
 // A dSprites batch of the DisLib classifier: 4096 images of 64 x 64 floats from the 720 sprite
 // masks; bytes count the images written (the masks stay in L2).
 void sprites_section(Context& c) {
@@ -677,6 +732,7 @@ int run(const std::string& json_path, const Scale& scale) {
     layer_section(c);
     elementwise_section(c);
     dgp_section(c);
+    dgp_batch_section(c);
     sprites_section(c);
     shapes3d_section(c);
   }

@@ -53,7 +53,12 @@ class DgpSource:
     training step t + 1 of ``xent.train(cfg)`` draws, as ``(x, z, labels)``.
 
     ``batch_size`` is ``train.batch``. On the CPU the arrays are numpy arrays; with
-    ``device="cuda"`` they stay on the GPU and ``torch.from_dlpack`` takes them without a copy.
+    ``device="cuda"`` they stay on the GPU as ``xent._xent.CudaArray`` (``shape``, ``dtype``,
+    ``__dlpack__``), which ``torch.from_dlpack`` takes without a copy. A batch's memory comes
+    from a pool and goes back to it when its last array (and every tensor made from it) is
+    gone, with no device-wide wait: ``from_dlpack`` orders torch's current stream after the
+    draw, and the pool writes the memory again only after the work torch had queued on that
+    stream when it dropped the tensor. Work on another stream must be ordered by the caller.
     ``source[t]`` is ``source.batch(t)``; iterating gives batches 0, 1, 2, ...
     """
 
