@@ -72,26 +72,30 @@ __device__ __forceinline__ void column_sums(int64_t rows, bool active, Term term
 }
 
 // Group 0's part once a column's sum of squares about the mean is known: saves mean and rstd,
-// updates the running statistics, and leaves the column's affine map in shared memory.
+// updates the running statistics, and leaves the column's affine map (scale, shift) in shared
+// memory. The double division, square root and reciprocal are subroutine calls in SASS that
+// clobber most registers, so little may stay live across them: squares is spent (the running
+// statistics written) before the square root, and the map is one float2 (one shared address).
+// Otherwise the 1024-thread blocks (Cols = 32) spill. Only the order of independent statements
+// differs from the plain one: every value is the same operations on the same operands.
 __device__ __forceinline__ void finish_statistics(const BatchNormShape& s, int64_t p, float mf,
                                                   double squares, const float* gamma,
                                                   const float* beta, float* mean, float* rstd,
                                                   float* running_mean, float* running_var,
-                                                  float* scale_out, float* shift_out) {
+                                                  float2* affine) {
   const int64_t n = s.rows;
   const double var = squares / static_cast<double>(n);
-  const float rs = static_cast<float>(1.0 / sqrt(var + static_cast<double>(s.eps)));
-  mean[p] = mf;
-  rstd[p] = rs;
   const double unbiased = n > 1 ? squares / static_cast<double>(n - 1) : var;
   // The CPU's types exactly: momentum * mean is a float product, the rest is double.
   const double m = s.momentum;
+  mean[p] = mf;
   running_mean[p] = static_cast<float>(__dmul_rn(1.0 - m, running_mean[p]) +
                                        static_cast<double>(s.momentum * mf));
   running_var[p] = static_cast<float>(__dmul_rn(1.0 - m, running_var[p]) + __dmul_rn(m, unbiased));
+  const float rs = static_cast<float>(1.0 / sqrt(var + static_cast<double>(s.eps)));
+  rstd[p] = rs;
   const float scale = gamma[p] * rs;
-  *scale_out = scale;
-  *shift_out = beta[p] - __fmul_rn(mf, scale);
+  *affine = make_float2(scale, beta[p] - __fmul_rn(mf, scale));
 }
 
 // The register path needs its loops fully unrolled (a runtime index would put the run in local
@@ -112,7 +116,8 @@ __global__ void __launch_bounds__(Cols* kGroups)
                           const float* beta, float* a, float* mean, float* rstd,
                           float* running_mean, float* running_var) {
   __shared__ float part[kGroups][Cols];
-  __shared__ float s_mean[Cols], s_scale[Cols], s_shift[Cols];
+  __shared__ float s_mean[Cols];
+  __shared__ float2 s_affine[Cols];  // (scale, shift)
   const int tx = static_cast<int>(threadIdx.x), ty = static_cast<int>(threadIdx.y);
   const int w = s.width;
   const int64_t n = s.rows;
@@ -155,10 +160,10 @@ __global__ void __launch_bounds__(Cols* kGroups)
   const double squares = fold(run);
   if (ty == 0 && active)
     finish_statistics(s, p, mf, squares, gamma, beta, mean, rstd, running_mean, running_var,
-                      &s_scale[tx], &s_shift[tx]);
+                      &s_affine[tx]);
   __syncthreads();
   if (!active) return;
-  const float scale = s_scale[tx], shift = s_shift[tx];
+  const float scale = s_affine[tx].x, shift = s_affine[tx].y;
   XENT_UNROLL for (int j = 0; j < kRun; ++j) {
     if (j < count) a[at + int64_t{j} * w] = leaky(__fmul_rn(v[j], scale) + shift, s.slope);
   }
@@ -172,7 +177,8 @@ __global__ void __launch_bounds__(Cols* kGroups)
                  const float* beta, float* a, float* mean, float* rstd, float* running_mean,
                  float* running_var) {
   __shared__ float part[1][kGroups][Cols];
-  __shared__ float s_mean[Cols], s_scale[Cols], s_shift[Cols];
+  __shared__ float s_mean[Cols];
+  __shared__ float2 s_affine[Cols];  // (scale, shift)
   const int tx = static_cast<int>(threadIdx.x), ty = static_cast<int>(threadIdx.y);
   const int w = s.width;
   const int64_t n = s.rows;
@@ -200,10 +206,10 @@ __global__ void __launch_bounds__(Cols* kGroups)
       part, total);
   if (ty == 0 && active)
     finish_statistics(s, p, mf, total[0], gamma, beta, mean, rstd, running_mean, running_var,
-                      &s_scale[tx], &s_shift[tx]);
+                      &s_affine[tx]);
   __syncthreads();
   if (!active) return;
-  const float scale = s_scale[tx], shift = s_shift[tx];
+  const float scale = s_affine[tx].x, shift = s_affine[tx].y;
   for (int64_t r = ty; r < n; r += kGroups)
     a[o + r * w] = leaky(__fmul_rn(h_at(r), scale) + shift, s.slope);
 }

@@ -7,6 +7,7 @@
 #include <chrono>
 #include <memory>
 #include <set>
+#include <stdexcept>
 #include <thread>
 #include <vector>
 
@@ -28,6 +29,21 @@ void fill(cuda::CudaBackend& b, void* p, int value) {
   ASSERT_EQ(cudaMemsetAsync(p, value, kBytes, b.stream()), cudaSuccess);
 }
 
+// A stream of the consumer's own, as torch's current stream would be.
+struct ConsumerStream {
+  cudaStream_t s = nullptr;
+  ConsumerStream() {
+    if (cudaStreamCreateWithFlags(&s, cudaStreamNonBlocking) != cudaSuccess)
+      throw std::runtime_error("cudaStreamCreateWithFlags failed");
+  }
+  ~ConsumerStream() {
+    cudaStreamSynchronize(s);
+    cudaStreamDestroy(s);
+  }
+  ConsumerStream(const ConsumerStream&) = delete;
+  ConsumerStream& operator=(const ConsumerStream&) = delete;
+};
+
 void sleep_ms(void* ms) {
   std::this_thread::sleep_for(std::chrono::milliseconds(*static_cast<int*>(ms)));
 }
@@ -38,8 +54,8 @@ TEST(ExportPool, ReusesOnlyReleasedBuffersWhateverNumberIsAlive) {
   XENT_REQUIRE_DEVICE();
   auto backend = std::make_shared<cuda::CudaBackend>();
   cuda::ExportPool pool(backend, kBytes);
-  cudaStream_t consumer = nullptr;
-  ASSERT_EQ(cudaStreamCreateWithFlags(&consumer, cudaStreamNonBlocking), cudaSuccess);
+  const ConsumerStream stream;
+  const cudaStream_t consumer = stream.s;
   std::vector<std::shared_ptr<cuda::ExportPool::Lease>> live;
   for (int i = 0; i < 6; ++i) {
     live.push_back(pool.acquire());
@@ -67,11 +83,6 @@ TEST(ExportPool, ReusesOnlyReleasedBuffersWhateverNumberIsAlive) {
     EXPECT_EQ(bytes_of(*backend, live[static_cast<size_t>(i)]->data()),
               std::vector<unsigned char>(kBytes, static_cast<unsigned char>(i + 1)))
         << "live lease " << i;
-  // The pool outlives its handle while leases are alive, and the backend with it.
-  live.clear();
-  more.clear();
-  ASSERT_EQ(cudaStreamSynchronize(consumer), cudaSuccess);
-  ASSERT_EQ(cudaStreamDestroy(consumer), cudaSuccess);
 }
 
 // The rule both ways: a consumer's stream reads what xent queued before the export, even when
@@ -81,8 +92,8 @@ TEST(ExportPool, ExportAndReuseAreOrderedWithTheConsumersStream) {
   XENT_REQUIRE_DEVICE();
   auto backend = std::make_shared<cuda::CudaBackend>();
   cuda::ExportPool pool(backend, kBytes);
-  cudaStream_t consumer = nullptr;
-  ASSERT_EQ(cudaStreamCreateWithFlags(&consumer, cudaStreamNonBlocking), cudaSuccess);
+  const ConsumerStream stream;
+  const cudaStream_t consumer = stream.s;
   void* seen = nullptr;
   ASSERT_EQ(cudaMalloc(&seen, 2 * kBytes), cudaSuccess);
   auto* first = static_cast<unsigned char*>(seen);
@@ -113,7 +124,6 @@ TEST(ExportPool, ExportAndReuseAreOrderedWithTheConsumersStream) {
       << "xent reused the buffer before the consumer's read";
   EXPECT_EQ(bytes_of(*backend, p), std::vector<unsigned char>(kBytes, 2));
   cudaFree(seen);
-  ASSERT_EQ(cudaStreamDestroy(consumer), cudaSuccess);
 }
 
 }  // namespace
