@@ -93,7 +93,7 @@ TEST(Cli, TrainWritesConfigMetricsAndSummary) {
       "dgp.mixing_cond_draws=50 --out " +
       dir.string());
   ASSERT_EQ(r.code, 0) << r.err;
-  for (const char* f : {"config.toml", "metrics.jsonl", "summary.json"})
+  for (const char* f : {"config.toml", "metrics.jsonl", "loss.jsonl", "summary.json"})
     EXPECT_TRUE(fs::exists(dir / f)) << f;
   std::ifstream in(dir / "summary.json");
   std::string s((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());

@@ -55,6 +55,30 @@ TEST(Run, EvaluatesOnTheScheduleAndEndsWhereTheTrainerLoopEnds) {
   }
 }
 
+// The training loss at every loss check (kLossCheckEvery steps): a row per replica with the
+// loss of that step, the value the trainer stepped by hand reports there.
+TEST(Run, WritesTheTrainingLossAtEveryLossCheck) {
+  Config c = small_config(2);
+  c.train.steps = 2 * kLossCheckEvery + 30;
+  c.train.eval_every = 0;
+  CpuBackend b;
+  Trainer t(b, c);
+  TrainerRun job(t);
+  MemorySink sink;
+  run(job, sink, {});
+  ASSERT_EQ(sink.losses.size(), 4u);
+  Trainer by_hand(b, c);
+  for (size_t i = 0; i < sink.losses.size(); ++i) {
+    const MetricsRow& r = sink.losses[i];
+    const int64_t step = kLossCheckEvery * static_cast<int64_t>(i / 2 + 1);
+    EXPECT_EQ(r.step, step);
+    EXPECT_EQ(r.replica, static_cast<int>(i % 2));
+    EXPECT_EQ(r.seed, c.train.seed + i % 2);
+    while (by_hand.steps_done() < step) by_hand.step();
+    EXPECT_EQ(metric(r.values, "loss"), static_cast<double>(by_hand.last_loss()[i % 2]));
+  }
+}
+
 // The steady-state figure counts the steps after the call's first two (on CUDA: the eager step
 // and the graph capture) and times them without the evaluations between them.
 TEST(Run, SteadyStateLeavesOutTheFirstTwoStepsAndTheEvaluations) {

@@ -178,11 +178,12 @@ void run_dislib(const DislibArgs& a) {
     if (resuming) {
       job->restore(ck_path);
       spec.final_rows_written = truncate_metrics(out + "/metrics.jsonl", model->steps_done());
+      truncate_metrics(out + "/loss.jsonl", model->steps_done());
       if (!a.quiet)
         std::fprintf(stderr, "xent: resuming at step %lld\n",
                      static_cast<long long>(model->steps_done()));
     }
-    JsonlSink metrics(out + "/metrics.jsonl", resuming);
+    JsonlSink metrics(out + "/metrics.jsonl", resuming, out + "/loss.jsonl");
     if (!a.quiet)
       std::fprintf(stderr,
                    "xent: %s, %s classifier, %d repeats, up to %lld steps of batch %d (%lld per "

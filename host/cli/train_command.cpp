@@ -121,13 +121,15 @@ void run_train(const TrainArgs& a) {
     if (extended) write_file_atomic(out + "/config.toml", to_toml(c));
     std::remove((out + "/summary.json").c_str());
     spec.final_rows_written = truncate_metrics(out + "/metrics.jsonl", ck.step);
+    truncate_metrics(out + "/loss.jsonl", ck.step);
     if (!a.quiet)
       std::fprintf(stderr, "xent: resuming at step %lld\n", static_cast<long long>(ck.step));
   } else {
     write_file_atomic(out + "/config.toml", to_toml(c));
-    for (const char* f : {"/summary.json", "/checkpoint.xck"}) std::remove((out + f).c_str());
+    for (const char* f : {"/summary.json", "/checkpoint.xck", "/loss.jsonl"})
+      std::remove((out + f).c_str());
   }
-  JsonlSink metrics(out + "/metrics.jsonl", !a.resume.empty());
+  JsonlSink metrics(out + "/metrics.jsonl", !a.resume.empty(), out + "/loss.jsonl");
   if (!trainer_ptr) trainer_ptr = std::make_unique<Trainer>(*backend, c);
   Trainer& trainer = *trainer_ptr;
   TrainerRun job(trainer);
@@ -161,8 +163,9 @@ void add_train(CLI::App& app) {
   cmd->add_option("--device", a->device, "auto, cpu or cuda (auto: cuda when present)")
       ->capture_default_str();
   cmd->add_option("--out", a->out,
-                  "Output directory for config.toml, metrics.jsonl, checkpoint.xck and "
-                  "summary.json (default: runs/<preset>-<time>)");
+                  "Output directory for config.toml, metrics.jsonl, loss.jsonl (the training "
+                  "loss every 100 steps), checkpoint.xck and summary.json (default: "
+                  "runs/<preset>-<time>)");
   cmd->add_option("--resume", a->resume,
                   "Continue the run in DIR from DIR/checkpoint.xck to train.steps (extend it "
                   "with --set train.steps=N); on the CPU it ends bit for bit where an "

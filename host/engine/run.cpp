@@ -10,11 +10,9 @@
 namespace xent {
 namespace {
 
-// The loss is K floats the step computed anyway, but reading it is a device-to-host copy (a
-// sync on a GPU), so it is read every kLossCheckEvery steps, not every step: a diverged run
-// stops a little later, never with a bad checkpoint. The state is a full download, checked
-// only before it is evaluated or saved, which keeps a bad state out of every checkpoint.
-constexpr int64_t kLossCheckEvery = 100;
+// The loss is read every kLossCheckEvery steps (xent/run.h): a diverged run stops a little
+// later, never with a bad checkpoint. The state is a full download, checked only before it is
+// evaluated or saved, which keeps a bad state out of every checkpoint.
 
 double seconds_since(std::chrono::steady_clock::time_point t) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - t).count();
@@ -61,7 +59,10 @@ Schedule TrainerRun::schedule() const {
   return {c.steps, c.eval_every, c.checkpoint_every};
 }
 
-double TrainerRun::last_loss() { return static_cast<double>(t_.last_loss()[0]); }
+std::vector<double> TrainerRun::last_losses() {
+  const std::vector<float> l = t_.last_loss();
+  return {l.begin(), l.end()};
+}
 
 std::vector<MetricValues> TrainerRun::evaluate() {
   std::vector<MetricValues> out;
@@ -151,13 +152,21 @@ RunOutcome run(Trainable& t, MetricsSink& sink, const RunSpec& spec) {
       }
       t.step();
       if (timing) ++out.steady_steps;
-      if (s % kLossCheckEvery == 0) guard(false);
+      if (s % kLossCheckEvery == 0) {
+        guard(false);
+        const std::vector<double> losses = t.last_losses();
+        std::vector<MetricsRow> rows;
+        const double wall = seconds_since(t0);
+        for (int k = 0; k < K; ++k)
+          rows.push_back({s, k, t.seed(k), wall, {{"loss", losses[static_cast<size_t>(k)]}}});
+        sink.write_losses(rows);
+      }
       if (bar.due()) {
         if (!spec.progress_label.empty()) {
           bar.update(s, spec.progress_label);
         } else {
           char buf[32];
-          std::snprintf(buf, sizeof buf, "loss %.4f", t.last_loss());
+          std::snprintf(buf, sizeof buf, "loss %.4f", t.last_losses()[0]);
           bar.update(s, buf);
         }
       }

@@ -111,7 +111,10 @@ class ClassifierRun final : public Trainable {
   uint64_t seed(int r) const override { return c_.seed + static_cast<uint64_t>(r); }
   void step() override { m_.step(); }
   void synchronize() override { m_.backend().synchronize(); }
-  double last_loss() override { return static_cast<double>(m_.last_losses()[0]); }
+  std::vector<double> last_losses() override {
+    const std::vector<float> l = m_.last_losses();
+    return {l.begin(), l.end()};
+  }
   // epoch, train_loss, val_loss, val_acc, best_val_acc, stopped (0/1).
   std::vector<MetricValues> evaluate() override;
   std::string describe(const MetricValues& m) const override;

@@ -49,15 +49,30 @@ nlohmann::ordered_json train_summary(const std::string& preset, const std::strin
           {"replicas", replicas}};
 }
 
-JsonlSink::JsonlSink(std::string path, bool append)
-    : path_(std::move(path)), out_(path_, append ? std::ios::app : std::ios::trunc) {
+JsonlSink::JsonlSink(std::string path, bool append, std::string loss_path)
+    : path_(std::move(path)),
+      loss_path_(std::move(loss_path)),
+      out_(path_, append ? std::ios::app : std::ios::trunc) {
   if (!out_) throw InputError(path_ + ": cannot write");
+  if (loss_path_.empty()) return;
+  loss_.open(loss_path_, append ? std::ios::app : std::ios::trunc);
+  if (!loss_) throw InputError(loss_path_ + ": cannot write");
 }
 
-void JsonlSink::write(const std::vector<MetricsRow>& rows) {
-  for (const MetricsRow& r : rows) out_ << metrics_row_json(r);
-  out_.flush();
-  if (!out_) throw InputError(path_ + ": write failed");
+namespace {
+
+void append_rows(std::ofstream& out, const std::string& path, const std::vector<MetricsRow>& rows) {
+  for (const MetricsRow& r : rows) out << metrics_row_json(r);
+  out.flush();
+  if (!out) throw InputError(path + ": write failed");
+}
+
+}  // namespace
+
+void JsonlSink::write(const std::vector<MetricsRow>& rows) { append_rows(out_, path_, rows); }
+
+void JsonlSink::write_losses(const std::vector<MetricsRow>& rows) {
+  if (!loss_path_.empty()) append_rows(loss_, loss_path_, rows);
 }
 
 bool truncate_metrics(const std::string& path, int64_t step) {

@@ -26,17 +26,19 @@ nlohmann::ordered_json train_summary(const std::string& preset, const std::strin
                                      const Config& c, const std::vector<uint64_t>& seeds,
                                      const RunOutcome& r, double wall_s);
 
-// Appends every evaluation to a JSONL file, flushed after each. Throws InputError naming the
-// file when it cannot be opened or written.
+// Appends every evaluation to a JSONL file (metrics.jsonl) and, with loss_path, every loss
+// check's training losses to another (loss.jsonl: step, replica, seed, wall_s, loss), flushed
+// after each. Throws InputError naming the file when it cannot be opened or written.
 class JsonlSink final : public MetricsSink {
  public:
-  // append: keep what the file holds (a resumed run); otherwise start it empty.
-  JsonlSink(std::string path, bool append);
+  // append: keep what the files hold (a resumed run); otherwise start them empty.
+  JsonlSink(std::string path, bool append, std::string loss_path = "");
   void write(const std::vector<MetricsRow>& rows) override;
+  void write_losses(const std::vector<MetricsRow>& rows) override;
 
  private:
-  std::string path_;
-  std::ofstream out_;
+  std::string path_, loss_path_;
+  std::ofstream out_, loss_;
 };
 
 // For a resume from a checkpoint at `step`: keeps the rows of steps up to `step` (later ones

@@ -44,6 +44,10 @@ class MetricsSink {
   virtual ~MetricsSink() = default;
   // One evaluation, a row per replica in replica order.
   virtual void write(const std::vector<MetricsRow>& rows) = 0;
+  // The training loss of the last step at every loss check (every kLossCheckEvery steps), a row
+  // per replica whose one value is "loss": the curve of training itself, between evaluations.
+  // Dropped unless a sink keeps it.
+  virtual void write_losses(const std::vector<MetricsRow>& rows) { (void)rows; }
 };
 
 class MemorySink final : public MetricsSink {
@@ -51,8 +55,16 @@ class MemorySink final : public MetricsSink {
   void write(const std::vector<MetricsRow>& batch) override {
     rows.insert(rows.end(), batch.begin(), batch.end());
   }
-  std::vector<MetricsRow> rows;
+  void write_losses(const std::vector<MetricsRow>& batch) override {
+    losses.insert(losses.end(), batch.begin(), batch.end());
+  }
+  std::vector<MetricsRow> rows, losses;
 };
+
+// How often the run loop reads the training loss back: to stop a diverged run, and for
+// MetricsSink::write_losses. The loss is K floats the step computed anyway, but reading it is
+// a device-to-host copy (a sync on a GPU), so not every step.
+constexpr int64_t kLossCheckEvery = 100;
 
 // When a run evaluates and checkpoints: every eval_every (checkpoint_every) steps when > 0,
 // and at the last step.
@@ -73,8 +85,9 @@ class Trainable {
   virtual void step() = 0;
   // Waits for the steps issued so far to finish (a GPU runs them after step() returns).
   virtual void synchronize() = 0;
-  // Replica 0's training loss at the last step (a read from the backend: for progress only).
-  virtual double last_loss() = 0;
+  // Every replica's training loss at the last step (a read from the backend, which waits for
+  // the step: at loss checks and for progress only).
+  virtual std::vector<double> last_losses() = 0;
   // Every replica's metrics (may throw DivergedError for a non-finite result).
   virtual std::vector<MetricValues> evaluate() = 0;
   // A replica's evaluation in a few words for the progress line ("r2_a 0.97  acc 0.51 ...").
@@ -99,7 +112,7 @@ class TrainerRun final : public Trainable {
   uint64_t seed(int replica) const override { return t_.seed(replica); }
   void step() override { t_.step(); }
   void synchronize() override { t_.backend().synchronize(); }
-  double last_loss() override;
+  std::vector<double> last_losses() override;
   std::vector<MetricValues> evaluate() override;
   std::string describe(const MetricValues& m) const override;
   std::optional<Divergence> find_nonfinite(bool state) override;

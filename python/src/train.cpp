@@ -32,12 +32,16 @@ constexpr auto kPollEvery = std::chrono::milliseconds(100);
 // The rows go to memory (Run.metrics) and, with out, to metrics.jsonl as `xent train` writes it.
 class RunSink final : public MetricsSink {
  public:
-  explicit RunSink(const std::string& jsonl) {
-    if (!jsonl.empty()) file_.emplace(jsonl, false);
+  RunSink(const std::string& jsonl, const std::string& loss_jsonl) {
+    if (!jsonl.empty()) file_.emplace(jsonl, false, loss_jsonl);
   }
   void write(const std::vector<MetricsRow>& rows) override {
     memory.write(rows);
     if (file_) file_->write(rows);
+  }
+  void write_losses(const std::vector<MetricsRow>& rows) override {
+    memory.write_losses(rows);
+    if (file_) file_->write_losses(rows);
   }
   MemorySink memory;
 
@@ -53,6 +57,12 @@ nb::dict row_dict(const MetricsRow& r) {
   d["wall_s"] = r.wall_s;
   for (const Metric& m : r.values) d[m.name.c_str()] = m.value;
   return d;
+}
+
+nb::list dicts(const std::vector<MetricsRow>& rows) {
+  nb::list out;
+  for (const MetricsRow& r : rows) out.append(row_dict(r));
+  return out;
 }
 
 // A Python exception raised while the GIL was released for the run (Ctrl-C, a callback's
@@ -84,9 +94,11 @@ class Run {
       if (!out.empty()) {
         prepare_output_dir(out, false);
         write_file_atomic(out + "/config.toml", to_toml(c_.config));
-        for (const char* f : {"/summary.json", "/checkpoint.xck"}) std::remove((out + f).c_str());
+        for (const char* f : {"/summary.json", "/checkpoint.xck", "/loss.jsonl"})
+          std::remove((out + f).c_str());
       }
-      RunSink sink(out.empty() ? std::string() : out + "/metrics.jsonl");
+      RunSink sink(out.empty() ? std::string() : out + "/metrics.jsonl",
+                   out.empty() ? std::string() : out + "/loss.jsonl");
       const auto t0 = Clock::now();
       trainer_ = std::make_unique<Trainer>(*backend_, c_.config);
       RunSpec spec;
@@ -131,6 +143,7 @@ class Run {
       const RunOutcome r = run(job, sink, spec);
       const double wall = std::chrono::duration<double>(Clock::now() - t0).count();
       rows_ = std::move(sink.memory.rows);
+      losses_ = std::move(sink.memory.losses);
       stopped_ = r.stopped;
       if (!pending.error) {
         std::vector<uint64_t> seeds;
@@ -152,22 +165,22 @@ class Run {
     restore_checkpoint(*trainer_, ck, ck_path);
   }
 
-  // The run's directory as `xent train` leaves it: config.toml, checkpoint.xck, metrics.jsonl
-  // and, for a run that finished, summary.json. `xent train --resume DIR` continues it.
-  void save(const std::string& dir, const std::string& metrics_jsonl) {
+  // The run's directory as `xent train` leaves it: config.toml, checkpoint.xck, metrics.jsonl,
+  // loss.jsonl and, for a run that finished, summary.json. `xent train --resume DIR` continues
+  // it.
+  void save(const std::string& dir, const std::string& metrics_jsonl,
+            const std::string& loss_jsonl) {
     nb::gil_scoped_release release;
     prepare_output_dir(dir, false);
     write_file_atomic(dir + "/config.toml", to_toml(c_.config));
     write_checkpoint(dir + "/checkpoint.xck", *trainer_);
     write_file_atomic(dir + "/metrics.jsonl", metrics_jsonl);
+    write_file_atomic(dir + "/loss.jsonl", loss_jsonl);
     if (!summary_.empty()) write_file_atomic(dir + "/summary.json", summary_ + "\n");
   }
 
-  nb::list metrics() const {
-    nb::list out;
-    for (const MetricsRow& r : rows_) out.append(row_dict(r));
-    return out;
-  }
+  nb::list metrics() const { return dicts(rows_); }
+  nb::list losses() const { return dicts(losses_); }
 
   // Parameters and BatchNorm statistics, [K][...] each: no Adam moments (training state only).
   nb::dict parameters() {
@@ -225,7 +238,7 @@ class Run {
   PyConfig c_;
   std::unique_ptr<Backend> backend_;
   std::unique_ptr<Trainer> trainer_;
-  std::vector<MetricsRow> rows_;
+  std::vector<MetricsRow> rows_, losses_;
   std::string summary_;
   bool stopped_ = false;
 };
@@ -238,8 +251,9 @@ void bind_train(nb::module_& m) {
       .def("train", &Run::train, nb::arg("out"), nb::arg("terminal_bar"), nb::arg("on_step").none(),
            nb::arg("on_eval").none())
       .def("load", &Run::load, nb::arg("dir"))
-      .def("save", &Run::save, nb::arg("dir"), nb::arg("metrics_jsonl"))
+      .def("save", &Run::save, nb::arg("dir"), nb::arg("metrics_jsonl"), nb::arg("loss_jsonl"))
       .def("metrics", &Run::metrics)
+      .def("losses", &Run::losses)
       .def("parameters", &Run::parameters)
       .def("encode", &Run::encode, nb::arg("x"))
       .def_prop_ro("summary", &Run::summary)

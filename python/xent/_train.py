@@ -36,17 +36,27 @@ class Run:
     """A trained population of K replicas (``train.population``), held in memory.
 
     ``metrics``: every evaluation, one dict per replica (the rows of ``metrics.jsonl``);
+    ``losses``: the training loss every 100 steps, one dict per replica (step, replica, seed,
+    wall_s, loss: the rows of ``loss.jsonl``);
     ``summary``: the final metrics per replica (``summary.json``, the same dict ``xent train``
     writes); ``parameters()``: the weights as numpy arrays; ``encode(x)``: the trained encoder
     on your observations; ``save(dir)``: a run directory that :func:`load` and ``xent train
     --resume`` read.
     """
 
-    def __init__(self, native: _xent.Run, cfg: Config, metrics: list[Row], summary: dict[str, Any] | None):
+    def __init__(
+        self,
+        native: _xent.Run,
+        cfg: Config,
+        metrics: list[Row],
+        summary: dict[str, Any] | None,
+        losses: list[Row],
+    ):
         self._native = native
         self.config = cfg
         self.metrics = metrics
         self.summary = summary
+        self.losses = losses
 
     @property
     def steps_done(self) -> int:
@@ -82,10 +92,13 @@ class Run:
 
     def save(self, dir: str | os.PathLike[str]) -> None:
         """Writes the run directory ``xent train`` writes (config.toml, checkpoint.xck,
-        metrics.jsonl, summary.json when it finished) into ``dir``, which must be new or empty.
-        :func:`load` reads it back; ``xent train --resume dir`` continues it."""
-        lines = "".join(json.dumps(r) + "\n" for r in self.metrics)
-        self._native.save(_check_dir("dir", dir), lines)
+        metrics.jsonl, loss.jsonl, summary.json when it finished) into ``dir``, which must be
+        new or empty. :func:`load` reads it back; ``xent train --resume dir`` continues it."""
+
+        def lines(rows: list[Row]) -> str:
+            return "".join(json.dumps(r) + "\n" for r in rows)
+
+        self._native.save(_check_dir("dir", dir), lines(self.metrics), lines(self.losses))
 
     def __repr__(self) -> str:
         return f"xent.Run(preset={self.config.preset!r}, steps_done={self.steps_done}, device={self.device!r})"
@@ -126,7 +139,7 @@ def train(
         native.train(out_dir, bar.terminal, bar.step_hook(), on_evaluation)
     finally:
         bar.close()
-    return Run(native, c, native.metrics(), json.loads(native.summary))
+    return Run(native, c, native.metrics(), json.loads(native.summary), native.losses())
 
 
 def load(dir: str | os.PathLike[str], device: str = "auto") -> Run:
@@ -140,6 +153,9 @@ def load(dir: str | os.PathLike[str], device: str = "auto") -> Run:
     c = config(path=d / "config.toml")
     native = _xent.Run(c._native, _check_device(device))
     native.load(str(d))
-    rows_file = d / "metrics.jsonl"
-    rows = [json.loads(line) for line in rows_file.read_text().splitlines() if line.strip()] if rows_file.is_file() else []
-    return Run(native, c, rows, summary)
+
+    def rows(name: str) -> list[Row]:
+        f = d / name
+        return [json.loads(line) for line in f.read_text().splitlines() if line.strip()] if f.is_file() else []
+
+    return Run(native, c, rows("metrics.jsonl"), summary, rows("loss.jsonl"))

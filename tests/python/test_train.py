@@ -35,12 +35,24 @@ def test_summary_and_metrics_are_xent_trains_bit_for_bit(cli, tmp_path, small):
     assert [r["step"] for r in run.metrics] == [10, 10, 20, 20, 30, 30]
 
 
+def test_losses_are_xent_trains_loss_jsonl_every_100_steps(cli, tmp_path, small):
+    two = small.replace({"train.population": 2, "train.steps": 200, "train.eval_every": 0})
+    cli("train", "-q", *SMALL_SETS, "--set", "train.population=2", "--set", "train.steps=200",
+        "--set", "train.eval_every=0", "--out", str(tmp_path / "cli"))
+    run = xent.train(two, progress=False)
+    assert [(r["step"], r["replica"]) for r in run.losses] == [(100, 0), (100, 1), (200, 0), (200, 1)]
+    assert no_wall(run.losses) == no_wall(read_rows(tmp_path / "cli" / "loss.jsonl"))
+    assert all(np.isfinite(r["loss"]) and r["loss"] > 0 for r in run.losses)
+    run.save(tmp_path / "saved")
+    assert xent.load(tmp_path / "saved").losses == run.losses
+
+
 def test_out_writes_the_files_xent_train_writes(cli, tmp_path, small):
     cli("train", "-q", *SMALL_SETS, "--out", str(tmp_path / "cli"))
     run = xent.train(small, out=tmp_path / "py", progress=False)
     files = sorted(p.name for p in (tmp_path / "cli").iterdir())
     assert files == sorted(p.name for p in (tmp_path / "py").iterdir())
-    assert files == ["checkpoint.xck", "config.toml", "metrics.jsonl", "summary.json"]
+    assert files == ["checkpoint.xck", "config.toml", "loss.jsonl", "metrics.jsonl", "summary.json"]
     assert (tmp_path / "py" / "config.toml").read_text() == (tmp_path / "cli" / "config.toml").read_text()
     assert json.loads((tmp_path / "py" / "summary.json").read_text()) == run.summary
     assert no_wall(read_rows(tmp_path / "py" / "metrics.jsonl")) == no_wall(run.metrics)
