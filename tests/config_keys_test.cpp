@@ -35,6 +35,7 @@ const std::vector<std::string> kChanged = {
     "model.leaky_slope=0.2",
     "model.bn_eps=1e-3",
     "model.bn_momentum=0.5",
+    "model.bn_eval=batch",
     "train.steps=10",
     "train.batch=64",
     "train.lr=0.01",

@@ -63,6 +63,36 @@ TEST(Trainer, AnyThreadCountGivesTheSameBits) {
   }
 }
 
+// model.bn_eval = "batch" changes what an evaluation reports, not the training: a run that
+// evaluates with batch statistics between its steps ends with every parameter, Adam moment
+// and running statistic bit for bit where the run with running statistics ends.
+TEST(Trainer, BatchStatisticsAtEvaluationLeaveTrainingAsItWas) {
+  Config running = small_config(2, 3), batch = running;
+  batch.model.bn_eval = BnEval::Batch;
+  CpuBackend b;
+  Trainer tr(b, running), tb(b, batch);
+  std::vector<ReplicaMetrics> mr, mb;
+  for (int64_t s = 1; s <= running.train.steps; ++s) {
+    tr.step();
+    tb.step();
+    if (s % 10 == 0) mr = tr.evaluate(), mb = tb.evaluate();
+  }
+  const std::vector<StateTensor> sr = tr.state(), sb = tb.state();
+  ASSERT_EQ(sr.size(), sb.size());
+  for (size_t i = 0; i < sr.size(); ++i) {
+    const size_t n = static_cast<size_t>(sr[i].size) * 2;
+    std::vector<float> hr(n), hb(n);
+    b.download(hr.data(), sr[i].data, n * sizeof(float));
+    b.download(hb.data(), sb[i].data, n * sizeof(float));
+    EXPECT_EQ(0, std::memcmp(hr.data(), hb.data(), n * sizeof(float))) << sr[i].name;
+  }
+  for (size_t k = 0; k < 2; ++k) {
+    EXPECT_NE(mr[k].r2_a, mb[k].r2_a) << "k=" << k;
+    EXPECT_NE(mr[k].loss, mb[k].loss) << "k=" << k;
+    EXPECT_EQ(mr[k].r2_w, mb[k].r2_w) << "k=" << k;  // the head alone: no BatchNorm
+  }
+}
+
 TEST(Trainer, DifferentSeedsGiveDifferentRuns) {
   const auto a = run(small_config(1, 7)), b = run(small_config(1, 8));
   EXPECT_FALSE(same_bits(a[0], b[0]));

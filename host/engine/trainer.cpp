@@ -235,13 +235,25 @@ std::vector<ReplicaMetrics> Trainer::evaluate() {
   // The evaluation set runs through the model in chunks of one batch, so that it needs no
   // activation memory beyond training's. Chunks are gathered replica by replica.
   std::vector<double> loss_sum(K_, 0.0), hits(K_, 0.0);
+  // model.bn_eval = "batch": each chunk normalised with its own statistics (the training
+  // forward pass), the running statistics it updates restored afterwards, so that training
+  // goes on exactly as it would have.
+  const bool batch_stats = c_.model.bn_eval == BnEval::Batch;
+  const size_t stats = model_.stat_size();
+  DeviceArray<float> kept_mean, kept_var;
+  if (batch_stats && stats > 0) {
+    kept_mean = DeviceArray<float>(b_, stats);
+    kept_var = DeviceArray<float>(b_, stats);
+    b_.copy(kept_mean.data(), model_.running_mean(), stats * sizeof(float));
+    b_.copy(kept_var.data(), model_.running_var(), stats * sizeof(float));
+  }
   for (int64_t first = 0; first < n; first += B) {
     const int64_t rows = std::min(B, n - first);
     for (int k = 0; k < K_; ++k) {
       b_.copy(x_.data() + k * rows * d, ex_.data() + (k * n + first) * d, rows * d * sizeof(float));
       b_.copy(labels_.data() + k * rows, elabels_.data() + k * n + first, rows * sizeof(int32_t));
     }
-    float* logits = model_.forward(x_.data(), rows, false);
+    float* logits = model_.forward(x_.data(), rows, batch_stats);
     for (int k = 0; k < K_; ++k)
       b_.copy(efeat_.data() + (k * n + first) * d, model_.features() + k * rows * d,
               rows * d * sizeof(float));
@@ -252,6 +264,10 @@ std::vector<ReplicaMetrics> Trainer::evaluate() {
       loss_sum[k] += static_cast<double>(l[k]) * static_cast<double>(rows);
       hits[k] += h[k];
     }
+  }
+  if (batch_stats && stats > 0) {
+    b_.copy(model_.running_mean(), kept_mean.data(), stats * sizeof(float));
+    b_.copy(model_.running_var(), kept_var.data(), stats * sizeof(float));
   }
   std::vector<ReplicaMetrics> out(K_);
   // A diverged replica has non-finite features; say so rather than letting the probe report

@@ -63,6 +63,8 @@ const std::vector<std::pair<std::string, Conditional>> kConditionals = {
     {"normal", Conditional::Normal},
     {"truncated_laplace", Conditional::TruncatedLaplace},
     {"generalized_normal", Conditional::GeneralizedNormal}};
+const std::vector<std::pair<std::string, BnEval>> kBnEval = {{"running", BnEval::Running},
+                                                             {"batch", BnEval::Batch}};
 const std::vector<std::pair<std::string, LabelMode>> kLabels = {
     {"supervised", LabelMode::Supervised}, {"diet", LabelMode::Diet}};
 
@@ -137,6 +139,7 @@ const std::vector<Key>& keys() {
       XENT_DOUBLE_KEY("model.leaky_slope", model.leaky_slope, float),
       XENT_DOUBLE_KEY("model.bn_eps", model.bn_eps, float),
       XENT_DOUBLE_KEY("model.bn_momentum", model.bn_momentum, float),
+      XENT_ENUM_KEY("model.bn_eval", model.bn_eval, kBnEval),
       XENT_INT64_KEY("train.steps", train.steps, .resume = true),
       XENT_INT_KEY("train.batch", train.batch),
       XENT_DOUBLE_KEY("train.lr", train.lr, double),

@@ -12,6 +12,11 @@
 
 namespace xent {
 
+// Which statistics BatchNorm normalises with at evaluation: its running statistics (the
+// paper's eval mode) or each evaluation chunk's own (train.batch rows at a time; the running
+// statistics are left as training left them), a diagnostic of the running statistics' lag.
+enum class BnEval { Running, Batch };
+
 struct ModelConfig {
   std::vector<int> hidden;        // encoder hidden widths; empty = the paper's, from d
   bool normalize_output = false;  // project f(x) onto the sphere
@@ -19,6 +24,7 @@ struct ModelConfig {
   float leaky_slope = 0.01f;
   float bn_eps = 1e-5f;
   float bn_momentum = 0.1f;
+  BnEval bn_eval = BnEval::Running;
   // The widths actually used: the paper's 10d, 50d, 50d, 50d, 50d, 10d unless given.
   std::vector<int> widths(int d) const;
 };

@@ -57,7 +57,8 @@ class Model {
   const std::vector<ParamTensor>& stat_tensors() const { return layout_.params.stats(); }
   float* running_mean() { return running_mean_.data(); }
   float* running_var() { return running_var_.data(); }
-  const float* head() const;  // [K][classes][d]
+  size_t stat_size() const { return running_mean_.size(); }  // floats in each, all replicas
+  const float* head() const;                                 // [K][classes][d]
   int K() const { return K_; }
   int64_t classes() const { return classes_; }
 
