@@ -14,7 +14,8 @@ evaluation period) and --n-epochs = steps / (nr_indices // batch) (its default n
 and batch 1024 give 10 steps an epoch, so its default 50,000 epochs are 500,000 steps).
 
 OUT gets metrics.jsonl (a row per evaluation: step, replica 0, seed, wall_s null, r2_a from
-main_sup's CSV, loss: the step's training loss as main_sup prints it), loss.jsonl (step, replica, seed, wall_s, loss
+main_sup's CSV, loss: the step's training loss as main_sup prints it; with --also-batch-stats
+r2_a_batch too), loss.jsonl (step, replica, seed, wall_s, loss
 every 100 steps), reference.log (its stdout) and what main_sup saves itself (its CSV and
 model.pt, under OUT/sup/).
 
@@ -68,6 +69,11 @@ def parse_args():
     ap.add_argument("--steps", type=int, default=20000, help="training steps (a multiple of the steps per epoch)")
     ap.add_argument("--eval-every", type=int, default=1000, help="main_sup --n-log-steps")
     ap.add_argument("--threads", type=int, default=1, help="torch.set_num_threads")
+    ap.add_argument("--also-batch-stats", action="store_true",
+                    help="at every evaluation, also score the encoder with BatchNorm's batch "
+                         "statistics on the same samples (r2_a_batch; xent's model.bn_eval = "
+                         "\"batch\"): the random state and the running statistics are restored, "
+                         "so training is unchanged")
     ap.add_argument("rest", nargs="*", help="more main_sup arguments, after --")
     a = ap.parse_args()
     main_sup = a.csi / "simulation" / "main_sup.py"
@@ -124,6 +130,44 @@ def main():
 
     F.cross_entropy = recorded
     exec(compile(code, module.__file__, "exec"), module.__dict__)
+    batch_scores = {}
+    if a.also_batch_stats:
+        evaluate = module.test_disentanglement
+
+        def rng_state():
+            return torch.get_rng_state(), torch.cuda.get_rng_state_all() if torch.cuda.is_available() else None
+
+        def set_rng_state(state):
+            torch.set_rng_state(state[0])
+            if state[1] is not None:
+                torch.cuda.set_rng_state_all(state[1])
+
+        def both(sample_function, cluster_vectors, h, *args, **kwargs):
+            # At an evaluation h is main_sup's `lambda z: f(g(z))`, f the encoder it closes over
+            # (the first call scores g alone).
+            cells = dict(zip(getattr(getattr(h, "__code__", None), "co_freevars", ()),
+                             (c.cell_contents for c in getattr(h, "__closure__", None) or ())))
+            if "f" not in cells:
+                return evaluate(sample_function, cluster_vectors, h, *args, **kwargs)
+            f = cells["f"]
+            before = rng_state()
+            score = evaluate(sample_function, cluster_vectors, h, *args, **kwargs)
+            after = rng_state()
+            set_rng_state(before)  # the same samples again
+            norms = [m for m in f.modules() if isinstance(m, torch.nn.BatchNorm1d)]
+            kept = [m.momentum for m in norms]
+            for m in norms:
+                m.momentum = 0.0  # batch statistics, running ones unchanged
+            f.train()
+            with torch.no_grad():
+                batch_scores[calls[0]] = evaluate(sample_function, cluster_vectors, h, *args, **kwargs)
+            for m, k in zip(norms, kept):
+                m.momentum = k
+            f.eval()
+            set_rng_state(after)
+            return score
+
+        module.test_disentanglement = both
     # main_sup's steps per epoch, from the arguments passed through (its defaults otherwise).
     extra = argparse.ArgumentParser(add_help=False)
     extra.add_argument("--nr-indices", type=int, default=10240)
@@ -163,6 +207,8 @@ def main():
                     step = int(r["step"])
                     rows.append({"step": step, "replica": 0, "seed": a.seed, "wall_s": None,
                                  "r2_a": float(r["z2z r2"]), "loss": printed.get(step)})
+                    if step in batch_scores:
+                        rows[-1]["r2_a_batch"] = float(batch_scores[step])
     with open(a.out / "metrics.jsonl", "w") as f:
         f.writelines(json.dumps(r) + "\n" for r in rows)
     with open(a.out / "loss.jsonl", "w") as f:
