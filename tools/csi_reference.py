@@ -134,13 +134,21 @@ def main():
     if a.also_batch_stats:
         evaluate = module.test_disentanglement
 
+        import random
+
+        import numpy as np
+
+        # main_sup draws from torch's generators and, in its vMF sampler, numpy's.
         def rng_state():
-            return torch.get_rng_state(), torch.cuda.get_rng_state_all() if torch.cuda.is_available() else None
+            cuda = torch.cuda.get_rng_state_all() if torch.cuda.is_available() else None
+            return torch.get_rng_state(), cuda, np.random.get_state(), random.getstate()
 
         def set_rng_state(state):
             torch.set_rng_state(state[0])
             if state[1] is not None:
                 torch.cuda.set_rng_state_all(state[1])
+            np.random.set_state(state[2])
+            random.setstate(state[3])
 
         def both(sample_function, cluster_vectors, h, *args, **kwargs):
             # At an evaluation h is main_sup's `lambda z: f(g(z))`, f the encoder it closes over
