@@ -16,8 +16,9 @@ and batch 1024 give 10 steps an epoch, so its default 50,000 epochs are 500,000 
 OUT gets metrics.jsonl (a row per evaluation: step, replica 0, seed, wall_s null, r2_a from
 main_sup's CSV, loss: the step's training loss as main_sup prints it; with --also-batch-stats
 r2_a_batch too), loss.jsonl (step, replica, seed, wall_s, loss
-every 100 steps), reference.log (its stdout) and what main_sup saves itself (its CSV and
-model.pt, under OUT/sup/).
+every 100 steps), centres.npy and mixing.npy (its DGP's cluster vectors and mixing weights, as
+xent's dgp.centres_file and dgp.mixing_file read them), reference.log (its stdout) and what
+main_sup saves itself (its CSV and model.pt, under OUT/sup/).
 
 PyTorch, scikit-learn, scipy, munkres and plotly (main_sup imports it) come from PyPI into
 .venv-torch, as for tools/compare_torch.py; the script re-runs itself there when they are missing.
@@ -130,6 +131,22 @@ def main():
 
     F.cross_entropy = recorded
     exec(compile(code, module.__file__, "exec"), module.__dict__)
+    create = module.create_generative_process
+
+    def exported(*args, **kwargs):
+        # The DGP's frozen parts as xent reads them (dgp.centres_file, dgp.mixing_file): the
+        # cluster vectors [clusters][n] and g's Linear weights [layers][n][n] (x_out = W x_in,
+        # LeakyReLU(0.2) between layers, as xent's mixing). Reading them draws nothing.
+        import numpy as np
+
+        cluster_vectors, sample_latents, g = create(*args, **kwargs)
+        weights = [m.weight.detach().cpu().numpy() for m in g.modules()
+                   if isinstance(m, torch.nn.Linear)]
+        np.save(a.out / "centres.npy", cluster_vectors.detach().cpu().numpy().astype(np.float32))
+        np.save(a.out / "mixing.npy", np.stack(weights).astype(np.float32))
+        return cluster_vectors, sample_latents, g
+
+    module.create_generative_process = exported
     batch_scores = {}
     if a.also_batch_stats:
         evaluate = module.test_disentanglement

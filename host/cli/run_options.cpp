@@ -39,6 +39,8 @@ std::string train_footer() {
   }
   s += "\nConfig keys and defaults (without a preset):\n" + config_keys_help();
   s += "  (model.hidden = [] means the paper's widths 10d, 50d, 50d, 50d, 50d, 10d)\n";
+  s += "  (dgp.centres_file, dgp.mixing_file: .npy files [clusters][d] and [mixing_layers][d][d] "
+       "to use instead of the seed's draws, as `xent sample` writes them)\n";
   s += "  (train.threads = 0 means every core this process may use; results do not depend on it)\n";
   return s;
 }

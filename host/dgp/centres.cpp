@@ -23,6 +23,7 @@ namespace xent {
 
 std::vector<float> draw_centres(const DgpParams& p, uint64_t seed) {
   dgp::check_sampling(p);
+  if (!p.centres_file.empty()) return dgp::read_centres(p);
   const size_t d = static_cast<size_t>(p.d);
   std::vector<float> out(static_cast<size_t>(p.clusters) * d);
   std::vector<double> x(d);

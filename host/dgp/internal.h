@@ -40,6 +40,12 @@ constexpr double kMixingSlope = 0.2;
 // Throws InputError unless (layers, d) is a mixing MLP's shape (d >= 2, layers >= 1) and the
 // sample count n is non-negative: checked by the draw, the CPU forward and the inverse.
 void check_mixing(int layers, int d, int64_t n);
+// The frozen parts from DgpParams::centres_file and mixing_file: the file's array, checked
+// against p's shape (and the centres for unit norm, the mixing for finite weights); throws
+// InputError naming the key, the file and what is wrong.
+std::vector<float> read_centres(const DgpParams& p);
+std::vector<float> read_mixing(const DgpParams& p);
+
 // Throws InputError if n > 0 and any of the three buffers is null.
 void check_mixing_buffers(const void* weights, const void* in, const void* out, int64_t n);
 

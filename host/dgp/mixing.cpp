@@ -309,8 +309,26 @@ std::vector<std::vector<float>> draw_mixing_population(const std::vector<DgpPara
     }
   }
   if (threads < 0) throw InputError("mixing: threads must be >= 0, got " + std::to_string(threads));
-  const int T = threads > 0 ? threads : usable_cores();
   const size_t K = ps.size();
+  // Replicas whose weights come from a file read it; the others are drawn together.
+  std::vector<size_t> drawn;
+  for (size_t k = 0; k < K; ++k)
+    if (ps[k].mixing_file.empty()) drawn.push_back(k);
+  if (drawn.size() < K) {
+    std::vector<DgpParams> dp;
+    std::vector<uint64_t> ds;
+    for (size_t k : drawn) {
+      dp.push_back(ps[k]);
+      ds.push_back(seeds[k]);
+    }
+    std::vector<std::vector<float>> d = draw_mixing_population(dp, ds, threads);
+    std::vector<std::vector<float>> out(K);
+    for (size_t j = 0; j < drawn.size(); ++j) out[drawn[j]] = std::move(d[j]);
+    for (size_t k = 0; k < K; ++k)
+      if (!ps[k].mixing_file.empty()) out[k] = dgp::read_mixing(ps[k]);
+    return out;
+  }
+  const int T = threads > 0 ? threads : usable_cores();
   if (K == 0) return {};
   const auto draws = [&](size_t k) { return static_cast<uint64_t>(ps[k].mixing_cond_draws); };
 

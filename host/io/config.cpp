@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <filesystem>
 #include <functional>
 #include <limits>
 #include <map>
@@ -106,6 +107,22 @@ const std::vector<std::pair<std::string, LabelMode>> kLabels = {
         [](const Config& c) { return quote(enum_name(c.FIELD, TABLE)); }, XENT_COPY(FIELD) \
   }
 
+// A path to a file, kept absolute so that a run's config.toml names the same file from any
+// working directory (--resume, `xent encode`); "" stays "" (no file).
+#define XENT_PATH_KEY(NAME, FIELD, ...)                                  \
+  Key {                                                                  \
+    NAME, Attrs{__VA_ARGS__},                                            \
+        [](Config& c, const toml::node& n, const std::string& w) {       \
+          c.FIELD = absolute_path(as_string(n, w));                      \
+        },                                                               \
+        [](const Config& c) { return quote(c.FIELD); }, XENT_COPY(FIELD) \
+  }
+
+std::string absolute_path(const std::string& p) {
+  if (p.empty()) return p;
+  return std::filesystem::absolute(std::filesystem::path(p)).lexically_normal().string();
+}
+
 const std::vector<Key>& keys() {
   static const std::vector<Key> k = {
       XENT_INT_KEY("dgp.d", dgp.d, .shape = true),
@@ -119,6 +136,8 @@ const std::vector<Key>& keys() {
       XENT_INT64_KEY("dgp.instances", dgp.instances, .shape = true),
       XENT_INT_KEY("dgp.mixing_layers", dgp.mixing_layers),
       XENT_INT_KEY("dgp.mixing_cond_draws", dgp.mixing_cond_draws),
+      XENT_PATH_KEY("dgp.centres_file", dgp.centres_file),
+      XENT_PATH_KEY("dgp.mixing_file", dgp.mixing_file),
       Key{"model.hidden", Attrs{.shape = true},
           [](Config& c, const toml::node& n, const std::string& w) {
             const auto* arr = n.as_array();

@@ -37,6 +37,12 @@ struct DgpParams {
   int64_t instances = 1000;  // N: DIET classes; index i has cluster i mod |C|
   int mixing_layers = 4;
   int mixing_cond_draws = 25000;  // draws that set the condition-number threshold
+  // Frozen parts read from .npy files instead of drawn (empty: drawn from the seed), for
+  // example another code's, so that only the trainer differs: float32 or float64, centres
+  // [clusters][d] of unit norm, mixing [mixing_layers][d][d] as draw_mixing's. Every replica
+  // reads the same file; its seed still draws the samples and the encoder.
+  std::string centres_file;
+  std::string mixing_file;
   // Number of classes the head predicts: |C| when supervised, N for DIET.
   int64_t classes() const { return labels == LabelMode::Supervised ? clusters : instances; }
 };
@@ -48,13 +54,15 @@ inline uint64_t rng_stream(RngPurpose p, uint64_t index) {
   return (static_cast<uint64_t>(p) << 56) | (index & ((uint64_t{1} << 56) - 1));
 }
 
-// Cluster centres, [clusters][d], unit norm. Drawn once per replica on the host.
+// Cluster centres, [clusters][d], unit norm. Drawn once per replica on the host (read from
+// p.centres_file where it is set).
 std::vector<float> draw_centres(const DgpParams& p, uint64_t seed);
 
 // Mixing MLP weights, [layers][d][d] row-major (x_out = W x_in), each matrix U(-1,1) with
 // L2-normalised columns and condition number at most the minimum over mixing_cond_draws
 // draws. Drawn once per replica on the host, on `threads` threads (0: every core this process
-// may use); the weights are the same for any thread count.
+// may use); the weights are the same for any thread count. Read from p.mixing_file where it is
+// set.
 std::vector<float> draw_mixing(const DgpParams& p, uint64_t seed, int threads = 0);
 
 // The mixing weights of a population, replica k's from ps[k] and seeds[k]: the same as
