@@ -4,8 +4,8 @@
 // Every timing is CUDA events around the work on one stream: warm-up runs first, then each
 // repeat starts from a cold L2 (a 256 MiB memset, more than the H200's 60 MB L2, between
 // repeats, outside the timed region); the median repeat is reported. Rates are against the
-// H200's peaks (DESIGN.md section 5): HBM3e 4.8 TB/s, dense FP32 67 TFLOP/s. Bytes are the
-// least an op must move (each input read once, each output written once), so GB/s is an
+// H200's peaks (docs/paper.md, The target GPU): HBM3e 4.8 TB/s, dense FP32 67 TFLOP/s. Bytes are
+// the least an op must move (each input read once, each output written once), so GB/s is an
 // effective bandwidth that two implementations of one op share.
 //
 // Sections: the kernels one by one; the fused softmax cross-entropy against an unfused

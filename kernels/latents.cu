@@ -1,4 +1,4 @@
-// The DGP's latent samples (DESIGN.md section 1) for K replicas: one thread per sample, each
+// The DGP's latent samples (docs/paper.md) for K replicas: one thread per sample, each
 // consuming its own Philox stream through cuRAND in exactly the order that
 // host/cpu/latents.cpp specifies in its header comment, with the same double arithmetic on top.
 // What depends only on DgpParams arrives checked and computed, as LatentReplica (latents.h).

@@ -543,7 +543,7 @@ TEST(Simt, SoftmaxRowsUnderEverySchedule) {
 }
 
 // The emulator's speed on the kind of kernel xent runs most: 1024 rows of 1000, 256 threads per
-// row. DESIGN.md measured about 0.5 s on one core; the time is reported, not asserted.
+// row. It took about 0.5 s on one core when written; the time is reported, not asserted.
 TEST(Simt, SoftmaxSpeed1024x1000) {
 #if defined(__SANITIZE_ADDRESS__)
   constexpr int kRows = 128;  // the sanitizers slow everything several-fold

@@ -40,7 +40,7 @@ ROOT = pathlib.Path(__file__).resolve().parent.parent
 VENV = ROOT / ".venv-torch"
 
 # The presets this script knows: (labels, classes). Both: d = 5, |C| = 100, kappa = 10,
-# uniform centres, vMF conditional, N = 1000 instances, batch 1024 (DESIGN.md section 1).
+# uniform centres, vMF conditional, N = 1000 instances, batch 1024 (docs/paper.md).
 PRESETS = {"sup-base": "supervised", "diet-base": "diet"}
 D, CLUSTERS, KAPPA, INSTANCES, BATCH = 5, 100, 10.0, 1000, 1024
 
@@ -65,7 +65,7 @@ def ensure_torch():
     os.execv(str(py), [str(py)] + sys.argv)
 
 
-# --- The DGP (DESIGN.md section 1), in torch, drawn every step as the paper's code does. ---
+# --- The DGP (docs/paper.md), in torch, drawn every step as the paper's code does. ---
 
 def unit(x):
     import torch

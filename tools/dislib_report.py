@@ -17,7 +17,7 @@ import json
 import os
 import sys
 
-# DESIGN.md section 1 (Table 4): dSprites only; the paper has no orientation column.
+# docs/paper.md, Published numbers (Table 4): dSprites only; the paper has no orientation column.
 PAPER = {("dsprites", "mlp"): {"shape": .94, "scale": .98, "pos_x": .97, "pos_y": .97},
          ("dsprites", "pixels"): {"shape": .26, "scale": .62, "pos_x": .92, "pos_y": .92}}
 MODELS = ["pixels", "linear", "mlp"]

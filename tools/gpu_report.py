@@ -16,7 +16,7 @@ import traceback
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from dislib_report import PAPER  # noqa: E402 - the paper's Table 4 values, by (dataset, model)
 
-# The paper's R2 for the base settings (DESIGN.md section 1), as fractions: Table 3's supervised
+# The paper's R2 for the base settings (docs/paper.md), as fractions: Table 3's supervised
 # R2 z~ -> z and Table 2's DIET R2_a z.
 PAPER_R2 = {"sup-base": 0.998, "diet-base": 0.990}
 

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-# The paper trains every row for this many steps (DESIGN.md section 1).
+# The paper trains every row for this many steps (docs/paper.md).
 PAPER_STEPS = 50000
 AXES = [("dgp.kappa", "κ"), ("dgp.d", "d"), ("dgp.clusters", "|C|")]
 # Keys that tell the rows of the paper's tables apart; a plot against one of them uses the rows
@@ -82,8 +82,8 @@ def table(rows, sweep, metrics):
                      "the paper does not attribute, are compared with the rows as given.")
     if not any_paper:
         lines.append("")
-        lines.append("The sweep file gives no published values for these rows (DESIGN.md records "
-                     "none for this table), so none are shown.")
+        lines.append("The sweep file gives no published values for these rows, so none "
+                     "are shown.")
     failed = [r for r in rows if r["status"] != "ok"]
     for r in failed:
         lines.append(f"- failed: `{r['run']}`: {r.get('error')}")

@@ -1,4 +1,4 @@
-// x = g(z), the frozen mixing MLP's forward pass (DESIGN.md section 1): the CPU twin of
+// x = g(z), the frozen mixing MLP's forward pass (docs/paper.md): the CPU twin of
 // kernels/mixing.cu. The weights, their draw and the inverse are host/dgp/mixing.cpp's.
 #include <cstdint>
 #include <vector>

@@ -1,4 +1,4 @@
-// The cluster centres of the synthetic DGP (DESIGN.md section 1): the DGP's frozen part, drawn
+// The cluster centres of the synthetic DGP (docs/paper.md): the DGP's frozen part, drawn
 // on the host once per replica.
 //
 // The draws are specified by the order in which they consume one Philox stream, so that a CUDA

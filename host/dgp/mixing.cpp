@@ -1,4 +1,4 @@
-// The frozen mixing MLP g (DESIGN.md section 1): its weights, drawn on the host once per
+// The frozen mixing MLP g (docs/paper.md): its weights, drawn on the host once per
 // replica, and the diagnostics, condition numbers and the inverse. Its forward pass is an op of
 // each backend (host/cpu/mixing.cpp, kernels/mixing.cu).
 //

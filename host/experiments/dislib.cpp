@@ -22,7 +22,7 @@ std::vector<Dataset> make_datasets() {
     Dataset d{DatasetId::Dsprites, "dsprites",   kImages, kPixels, kShapes, "shape", {}, {}, {},
               render_masks,        probe_targets};
     d.targets.assign(kTargetNames, kTargetNames + kTargets);
-    // DESIGN.md section 1: shape, scale, posX, posY; the paper has no orientation column.
+    // docs/paper.md, Table 4: shape, scale, posX, posY; the paper has no orientation column.
     d.paper_mlp = {.94, .98, -1, -1, .97, .97};
     d.paper_pixels = {.26, .62, -1, -1, .92, .92};
     out.push_back(std::move(d));
@@ -30,7 +30,7 @@ std::vector<Dataset> make_datasets() {
   {
     using namespace shapes3d;
     // The reference's categorical factor for shapes3d is objType, the shape; the paper's Table
-    // 4 values are not in DESIGN.md, so no paper row.
+    // 4 values are not in docs/paper.md, so no paper row.
     Dataset d{DatasetId::Shapes3d, "shapes3d",   kImages, kValues, kClasses, "shape", {}, {}, {},
               render_views,        probe_targets};
     d.targets.assign(kTargetNames, kTargetNames + kTargets);

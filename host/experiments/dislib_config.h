@@ -1,7 +1,7 @@
 // A DisLib run's configuration (`xent dislib`): defaults, then a TOML file, then --set
 // overrides, each key one dotted name ("train.max_epochs") in files, on the command line and in
 // the resolved config.toml a run writes. The defaults are the reference's protocol
-// (klindtlab/csi dislib/main.py; DESIGN.md section 5).
+// (klindtlab/csi dislib/main.py; docs/paper.md, The DisLib protocol).
 #pragma once
 #include <cstdint>
 #include <string>

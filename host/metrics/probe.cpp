@@ -1,5 +1,5 @@
 // Linear identifiability probes: R^2 with and without intercept, the singular values of the
-// no-intercept map, and the Hungarian-matched mean correlation coefficient (DESIGN.md section 1).
+// no-intercept map, and the Hungarian-matched mean correlation coefficient (docs/paper.md).
 #include <lapacke.h>
 
 #include <algorithm>

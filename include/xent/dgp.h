@@ -1,4 +1,4 @@
-// The synthetic data generating process of the paper (DESIGN.md section 1).
+// The synthetic data generating process of the paper (docs/paper.md).
 //
 // Its frozen parts, drawn on the host once per replica (draw_centres, draw_mixing, and the
 // mixing diagnostics), are host/dgp/'s. The per-sample draw and the mixing forward pass are the

@@ -1,4 +1,4 @@
-// dSprites, rendered (DESIGN.md section 1): 737,280 binary 64x64 images, one for every
+// dSprites, rendered (docs/paper.md): 737,280 binary 64x64 images, one for every
 // combination of shape (square, ellipse, heart), scale (6), orientation (40) and position
 // (32 x 32). The original renderer is not public; this one draws each shape as a filled
 // polygon from a fixed outline, rotated about its centre, and is deterministic.

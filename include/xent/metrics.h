@@ -1,4 +1,4 @@
-// Linear identifiability probes (DESIGN.md section 1, "Metrics").
+// Linear identifiability probes (docs/paper.md, Metrics).
 #pragma once
 #include <cstdint>
 #include <vector>

@@ -14,7 +14,7 @@
 
 namespace xent {
 
-// Metrics of one replica (DESIGN.md section 1), all on the fixed evaluation set.
+// Metrics of one replica (docs/paper.md), all on the fixed evaluation set.
 struct ReplicaMetrics {
   double r2_a = 0, r2_o = 0, mae_o = 0, mcc = 0;  // f(x) -> z
   double r2_w = 0, r2_o_w = 0, mae_o_w = 0;       // rows of W -> cluster vectors (r2_w: intercept)
