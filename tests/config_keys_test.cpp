@@ -16,7 +16,8 @@
 namespace xent {
 namespace {
 
-// One value other than the default for every key of the table (as of this test's writing).
+// One value other than the default for every key of the table (ListCoversEveryKey checks that
+// a new key is added here).
 const std::vector<std::string> kChanged = {
     "dgp.d=7",
     "dgp.clusters=20",
@@ -55,6 +56,14 @@ const std::vector<std::string> kChanged = {
 };
 
 std::string key_of(const std::string& set) { return set.substr(0, set.find('=')); }
+
+TEST(ConfigKeys, ListCoversEveryKey) {
+  std::set<std::string> listed;
+  for (const auto& s : kChanged) listed.insert(key_of(s));
+  const std::vector<std::string>& all = config_key_names();
+  EXPECT_EQ(listed, std::set<std::string>(all.begin(), all.end()));
+  EXPECT_EQ(all.size(), kChanged.size());
+}
 
 TEST(ConfigKeys, ChangedValuesLoad) {
   // One value per key, each a valid config and other than the default.

@@ -433,6 +433,11 @@ const std::vector<std::string>& per_replica_keys() {
   return out;
 }
 
+const std::vector<std::string>& config_key_names() {
+  static const auto out = names_where([](const Attrs&) { return true; });
+  return out;
+}
+
 const std::vector<std::string>& population_keys() {
   static const auto out = names_where([](const Attrs& a) { return a.population; });
   return out;

@@ -97,6 +97,8 @@ std::vector<std::pair<std::string, std::string>> key_values(const Config& c);
 namespace xent {
 // Every key with its default, one per line, for --help.
 std::string config_keys_help();
+// Every key's name, in table order.
+const std::vector<std::string>& config_key_names();
 }  // namespace xent
 
 // What each key may do, from the key table's attributes (config.cpp): nothing else lists key
