@@ -14,6 +14,7 @@
 #include "experiments/dislib_config.h"
 #include "experiments/dislib_train.h"
 #include "run_xent.h"
+#include "xent/checkpoint.h"
 #include "xent/error.h"
 
 namespace xent::dislib {
@@ -170,6 +171,41 @@ TEST(Dislib, ResumeContinuesBitForBit) {
   EXPECT_NE(bad.err.find("train.lr"), std::string::npos) << bad.err;
   std::filesystem::remove_all(whole);
   std::filesystem::remove_all(parts);
+}
+
+// A checkpoint of the xent builds whose Adam moments were one tensor per buffer ("adam.m",
+// "adam.v") instead of one per parameter tensor is refused with one line that says so.
+TEST(Dislib, CheckpointWithOneAdamTensorIsRefused) {
+  const std::string flags =
+      " -q --repeats 2 --set train.batch=128 --set model.width=32 --set model.layers=2 --set "
+      "train.eval_every=3 --set probe.fit=512 --set probe.score=512";
+  const std::string dir = scratch("older");
+  ASSERT_EQ(test::run_xent("dislib" + flags + " --set train.steps=6 --out " + dir).code, 0);
+  const std::string path = dir + "/checkpoint.xck";
+  const Checkpoint ck = read_checkpoint(path);
+  // The older layout: the moments as two tensors the size of "params", the rest as it is.
+  std::vector<CheckpointTensor> older;
+  for (const CheckpointTensor& t : ck.tensors) {
+    if (t.name.rfind("adam.", 0) == 0) continue;
+    older.push_back(t);
+    if (t.name == "params") {
+      for (const char* name : {"adam.m", "adam.v"}) {
+        older.push_back(t);
+        older.back().name = name;
+      }
+    }
+  }
+  std::vector<StateTensor> state;  // the CPU backend's memory is host memory
+  for (CheckpointTensor& t : older) state.push_back({t.name, t.data.data(), t.shape[1]});
+  CpuBackend cpu;
+  write_state_checkpoint(path, cpu, StateHeader{ck.shape_hash, ck.config_hash, ck.step, ck.seeds},
+                         state);
+  const test::XentResult r = test::run_xent("dislib -q --resume " + dir + " --set train.steps=12");
+  EXPECT_EQ(r.code, 2);
+  EXPECT_NE(r.err.find("older xent, whose Adam moments were one tensor 'adam.m'"),
+            std::string::npos)
+      << r.err;
+  std::filesystem::remove_all(dir);
 }
 
 // The linear model trains (loss falls) and its representation has model.width features.

@@ -52,12 +52,25 @@ Config joined(const std::vector<Config>& replicas) {
   return c;
 }
 
+AdamParams adam_params(const TrainConfig& t) {
+  AdamParams a;
+  a.lr = static_cast<float>(t.lr);
+  a.beta1 = static_cast<float>(t.beta1);
+  a.beta2 = static_cast<float>(t.beta2);
+  a.eps = static_cast<float>(t.adam_eps);
+  return a;
+}
+
 }  // namespace
 
 Trainer::Trainer(Backend& b, const Config& c) : Trainer(b, replicas_of(c)) {}
 
 Trainer::Trainer(Backend& b, const std::vector<Config>& replicas)
-    : b_(b), c_(joined(replicas)), K_(c_.train.population), model_(b, c_, c_.train.batch) {
+    : b_(b),
+      c_(joined(replicas)),
+      K_(c_.train.population),
+      model_(b, c_, c_.train.batch),
+      adam_(b, model_.param_layout(), adam_params(c_.train)) {
   for (const Config& r : replicas) {
     seeds_.push_back(r.train.seed);
     dgp_.push_back(r.dgp);
@@ -98,10 +111,6 @@ Trainer::Trainer(Backend& b, const std::vector<Config>& replicas)
   z_ = DeviceArray<float>(b_, K_ * B * d);
   x_ = DeviceArray<float>(b_, K_ * B * d);
   labels_ = DeviceArray<int32_t>(b_, K_ * B);
-  m_ = DeviceArray<float>(b_, model_.num_params());
-  v_ = DeviceArray<float>(b_, model_.num_params());
-  b_.zero(m_.data(), m_.size() * sizeof(float));
-  b_.zero(v_.data(), v_.size() * sizeof(float));
   steps_done_ = DeviceArray<int64_t>(b_, 1);
   steps_done_.upload({0});
   loss_ = DeviceArray<float>(b_, K_);
@@ -129,11 +138,6 @@ void Trainer::step() {
 void Trainer::issue_step() {
   const int64_t B = c_.train.batch;
   const int d = c_.dgp.d;
-  AdamParams a;
-  a.lr = static_cast<float>(c_.train.lr);
-  a.beta1 = static_cast<float>(c_.train.beta1);
-  a.beta2 = static_cast<float>(c_.train.beta2);
-  a.eps = static_cast<float>(c_.train.adam_eps);
   // The same calls every step: the step number reaches the batch draw and Adam through
   // steps_done_ in backend memory, so the backend may replay a recording of them.
   b_.sample_latents(dgp_, seeds_, centres_.data(), RngPurpose::Train, 0, steps_done_.data(), B,
@@ -151,8 +155,7 @@ void Trainer::issue_step() {
     model_.backward(x_.data(), B, run);
   }
   b_.increment(steps_done_.data());
-  b_.adam(model_.num_params(), model_.params(), model_.grads(), m_.data(), v_.data(), a,
-          steps_done_.data());
+  adam_.update(model_.params(), model_.grads(), steps_done_.data());
 }
 
 void Trainer::set_steps_done(int64_t step) {
@@ -166,8 +169,7 @@ std::vector<StateTensor> Trainer::state() {
   std::vector<StateTensor> out;
   const auto& ts = model_.tensors();
   for (const auto& t : ts) out.push_back({t.name, model_.params() + t.offset, t.size});
-  for (const auto& t : ts) out.push_back({"adam.m." + t.name, m_.data() + t.offset, t.size});
-  for (const auto& t : ts) out.push_back({"adam.v." + t.name, v_.data() + t.offset, t.size});
+  for (const StateTensor& t : adam_.state()) out.push_back(t);
   for (const auto& t : model_.stat_tensors()) {
     out.push_back({t.name + ".running_mean", model_.running_mean() + t.offset, t.size});
     out.push_back({t.name + ".running_var", model_.running_var() + t.offset, t.size});

@@ -130,10 +130,11 @@ Classifier::Classifier(Backend& b, const RunConfig& c)
   best_params_ = DeviceArray<float>(b_, total);
   best_params_.upload(init);
   grads_ = DeviceArray<float>(b_, total);
-  m_ = DeviceArray<float>(b_, total);
-  v_ = DeviceArray<float>(b_, total);
-  // Zero padding between tensors in the gradients and moments keeps Adam off it.
-  for (auto* a : {&grads_, &m_, &v_}) b_.zero(a->data(), a->size() * sizeof(float));
+  // Zero padding between tensors in the gradients (and the moments) keeps Adam off it.
+  b_.zero(grads_.data(), grads_.size() * sizeof(float));
+  AdamParams adam;
+  adam.lr = static_cast<float>(c_.lr);
+  adam_.emplace(b_, layout_, adam);
   const auto stats = static_cast<size_t>(layout_.stat_total());
   for (auto* a : {&running_mean_, &running_var_, &best_mean_, &best_var_})
     *a = DeviceArray<float>(b_, std::max<size_t>(stats, 1));
@@ -190,8 +191,6 @@ void Classifier::step() {
 }
 
 void Classifier::issue_step() {
-  AdamParams a;
-  a.lr = static_cast<float>(c_.lr);
   const int64_t B = c_.batch;
   // The same calls every step: the batch and Adam's step number come from steps_done_.
   render(b_, d_, tables_.data(), order_.data(), steps_done_.data(), steps_per_epoch(), K_ * B,
@@ -200,8 +199,7 @@ void Classifier::issue_step() {
   b_.softmax_xent({K_, B, d_.classes}, logits, labels_.data(), loss_.data(), nullptr, true);
   net_->backward(x_.data(), B, logits, nullptr);
   b_.increment(steps_done_.data());
-  b_.adam(layout_.total(), params_.data(), grads_.data(), m_.data(), v_.data(), a,
-          steps_done_.data());
+  adam_->update(params_.data(), grads_.data(), steps_done_.data());
 }
 
 std::vector<float> Classifier::last_losses() const { return loss_.download(); }
@@ -274,8 +272,7 @@ std::vector<StateTensor> Classifier::state() {
     out.push_back({name, a.data(), static_cast<int64_t>(a.size()) / K});
   };
   add("params", params_);
-  add("adam.m", m_);
-  add("adam.v", v_);
+  for (const StateTensor& t : adam_->state()) out.push_back(t);
   add("running_mean", running_mean_);
   add("running_var", running_var_);
   add("best.params", best_params_);
@@ -397,6 +394,11 @@ void ClassifierRun::restore(const std::string& path) {
   if (ck.step < 0 || ck.step > schedule().steps)
     fail("step " + std::to_string(ck.step) + " is past the run's last step " +
          std::to_string(schedule().steps) + " (raise train.max_epochs or train.steps)");
+  for (const auto& t : ck.tensors)
+    if (t.name == "adam.m")
+      fail(
+          "written by an older xent, whose Adam moments were one tensor 'adam.m' (now one per "
+          "parameter tensor): it cannot be resumed; start the run again");
   restore_state(m_.backend(), ck, state(), path);
   const std::vector<float> host = stopping_.download();
   const auto n = static_cast<double>(val_[0].size());

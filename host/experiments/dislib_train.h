@@ -13,6 +13,7 @@
 #include "xent/backend.h"
 #include "xent/dislib.h"
 #include "xent/layers.h"
+#include "xent/optimizer.h"
 #include "xent/run.h"
 #include "xent/trainer.h"
 
@@ -91,7 +92,8 @@ class Classifier {
   ParameterLayout layout_;
   DeviceArray<uint8_t> tables_;
   DeviceArray<int32_t> order_, eval_index_, labels_;
-  DeviceArray<float> params_, grads_, m_, v_, x_, loss_, correct_;
+  DeviceArray<float> params_, grads_, x_, loss_, correct_;
+  std::optional<Adam> adam_;
   DeviceArray<float> running_mean_, running_var_, best_params_, best_mean_, best_var_;
   std::optional<LayerStack> net_;
   DeviceArray<int64_t> steps_done_;

@@ -20,6 +20,14 @@ struct ParamTensor {
   int64_t size;      // elements per replica
 };
 
+// A named part of a trainer's state in backend memory, as a checkpoint holds it: K replicas of
+// `size` floats, replica k at data + k * size.
+struct StateTensor {
+  std::string name;
+  float* data;
+  int64_t size;
+};
+
 // Every tensor starts on a 16-byte boundary (4 floats): vector loads (float4 in the kernels,
 // AVX on the CPU) and cuBLAS's fastest paths need aligned operands. The padding between tensors
 // is zero in the parameters, gradients and Adam moments, so Adam leaves it at zero.

@@ -51,6 +51,7 @@ class Model {
   float* grads() { return grads_.data(); }
   int64_t num_params() const { return layout_.params.total(); }  // all replicas, with padding
   const std::vector<ParamTensor>& tensors() const { return layout_.params.tensors(); }
+  const ParameterLayout& param_layout() const { return layout_.params; }
   // BatchNorm running statistics: "enc.<i>.bn" per hidden layer, offsets into running_mean()
   // and running_var(), each stored [K][width] like the parameters. Checkpoints need them:
   // they are state that evaluation reads but no gradient touches.

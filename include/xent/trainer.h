@@ -11,6 +11,7 @@
 #include "xent/config.h"
 #include "xent/error.h"
 #include "xent/model.h"
+#include "xent/optimizer.h"
 
 namespace xent {
 
@@ -27,14 +28,6 @@ struct Divergence {
   int replica = 0;
   uint64_t seed = 0;
   std::string tensor;  // "loss" or a state tensor name (Trainer::state())
-};
-
-// A named part of the trainer's state in backend memory: K replicas of `size` floats, replica
-// k at data + k * size.
-struct StateTensor {
-  std::string name;
-  float* data;
-  int64_t size;
 };
 
 class Trainer {
@@ -93,7 +86,8 @@ class Trainer {
   DeviceArray<float> centres_, mixing_;
   DeviceArray<float> z_, x_;
   DeviceArray<int32_t> labels_;
-  DeviceArray<float> m_, v_, loss_;
+  Adam adam_;
+  DeviceArray<float> loss_;
   // Evaluation set: latents, observations, labels, and each class's cluster vector.
   DeviceArray<float> ez_, ex_, efeat_, class_vec_;
   DeviceArray<int32_t> elabels_;
