@@ -70,7 +70,7 @@ Trainer::Trainer(Backend& b, const std::vector<Config>& replicas)
       c_(joined(replicas)),
       K_(c_.train.population),
       model_(b, c_, c_.train.batch),
-      adam_(b, model_.param_layout(), adam_params(c_.train)) {
+      train_(b, K_, model_.param_layout(), adam_params(c_.train), model_.params(), model_.grads()) {
   for (const Config& r : replicas) {
     seeds_.push_back(r.train.seed);
     dgp_.push_back(r.dgp);
@@ -111,10 +111,6 @@ Trainer::Trainer(Backend& b, const std::vector<Config>& replicas)
   z_ = DeviceArray<float>(b_, K_ * B * d);
   x_ = DeviceArray<float>(b_, K_ * B * d);
   labels_ = DeviceArray<int32_t>(b_, K_ * B);
-  steps_done_ = DeviceArray<int64_t>(b_, 1);
-  steps_done_.upload({0});
-  loss_ = DeviceArray<float>(b_, K_);
-  b_.zero(loss_.data(), K_ * sizeof(float));
 
   const int64_t n = c.train.eval_samples;
   ez_ = DeviceArray<float>(b_, K_ * n * d);
@@ -129,19 +125,16 @@ Trainer::Trainer(Backend& b, const std::vector<Config>& replicas)
 }
 
 void Trainer::step() {
-  // The recording belongs to this trainer: it replays this trainer's buffers only.
-  if (!recording_) recording_ = b_.record_step([this] { issue_step(); });
-  recording_->run();
-  ++step_;
+  train_.run([this] { forward_backward(); });
 }
 
-void Trainer::issue_step() {
+void Trainer::forward_backward() {
   const int64_t B = c_.train.batch;
   const int d = c_.dgp.d;
-  // The same calls every step: the step number reaches the batch draw and Adam through
-  // steps_done_ in backend memory, so the backend may replay a recording of them.
-  b_.sample_latents(dgp_, seeds_, centres_.data(), RngPurpose::Train, 0, steps_done_.data(), B,
-                    z_.data(), labels_.data(), nullptr);
+  // The same calls every step: the step number reaches the batch draw through the training
+  // step's counter in backend memory, so the backend may replay a recording of them.
+  b_.sample_latents(dgp_, seeds_, centres_.data(), RngPurpose::Train, 0, train_.steps_done_data(),
+                    B, z_.data(), labels_.data(), nullptr);
   b_.mixing_forward(K_, c_.dgp.mixing_layers, d, mixing_.data(), z_.data(), B, x_.data());
   if (c_.model.normalize_head) model_.normalize_head();
   // The forward and backward passes in runs of replicas of the backend's choosing.
@@ -150,26 +143,21 @@ void Trainer::issue_step() {
   for (int k0 = 0; k0 < K_; k0 += group) {
     const Replicas run{k0, std::min(group, K_ - k0)};
     float* logits = model_.forward(x_.data(), B, true, run) + k0 * B * classes;
-    b_.softmax_xent({run.count, B, classes}, logits, labels_.data() + k0 * B, loss_.data() + k0,
+    b_.softmax_xent({run.count, B, classes}, logits, labels_.data() + k0 * B, train_.loss() + k0,
                     nullptr, true);
     model_.backward(x_.data(), B, run);
   }
-  b_.increment(steps_done_.data());
-  adam_.update(model_.params(), model_.grads(), steps_done_.data());
 }
 
-void Trainer::set_steps_done(int64_t step) {
-  step_ = step;
-  steps_done_.upload({step});
-}
+void Trainer::set_steps_done(int64_t step) { train_.set_steps_done(step); }
 
-std::vector<float> Trainer::last_loss() const { return loss_.download(); }
+std::vector<float> Trainer::last_loss() const { return train_.last_losses(); }
 
 std::vector<StateTensor> Trainer::state() {
   std::vector<StateTensor> out;
   const auto& ts = model_.tensors();
   for (const auto& t : ts) out.push_back({t.name, model_.params() + t.offset, t.size});
-  for (const StateTensor& t : adam_.state()) out.push_back(t);
+  for (const StateTensor& t : train_.adam_state()) out.push_back(t);
   for (const auto& t : model_.stat_tensors()) {
     out.push_back({t.name + ".running_mean", model_.running_mean() + t.offset, t.size});
     out.push_back({t.name + ".running_var", model_.running_var() + t.offset, t.size});
@@ -178,38 +166,8 @@ std::vector<StateTensor> Trainer::state() {
 }
 
 std::optional<Divergence> Trainer::find_nonfinite(bool params) {
-  auto found = [&](int k, const std::string& tensor) {
-    return Divergence{step_, k, seeds_[k], tensor};
-  };
-  const std::vector<float> loss = loss_.download();
-  std::optional<Divergence> loss_bad;
-  for (int k = 0; k < K_ && !loss_bad; ++k)
-    if (!std::isfinite(loss[k])) loss_bad = found(k, "loss");
-  // A bad loss ends the run, so the full download is affordable then and names the tensor.
-  if (!params && !loss_bad) return std::nullopt;
-  // Replica-major search, so that the replica reported is the first one that went bad; within
-  // it the first tensor in model order, which is usually where the blow-up surfaced.
-  std::vector<std::pair<StateTensor, std::vector<float>>> host;
   // The Adam moments too: v squares the gradients and overflows before the parameters do.
-  for (const StateTensor& t : state()) {
-    std::vector<float> h(static_cast<size_t>(t.size) * K_);
-    b_.download(h.data(), t.data, h.size() * sizeof(float));
-    host.emplace_back(t, std::move(h));
-  }
-  for (int k = 0; k < K_; ++k) {
-    if (loss_bad && loss_bad->replica == k) break;
-    for (const auto& [t, h] : host)
-      for (int64_t i = 0; i < t.size; ++i)
-        if (!std::isfinite(h[k * t.size + i])) return found(k, t.name);
-  }
-  if (loss_bad) {
-    // Name the parameter that carries the damage when there is one: that is what to look at.
-    for (const auto& [t, h] : host)
-      for (int64_t i = 0; i < t.size; ++i)
-        if (!std::isfinite(h[loss_bad->replica * t.size + i]))
-          return found(loss_bad->replica, t.name);
-  }
-  return loss_bad;
+  return train_.find_nonfinite(params, state(), seeds_);
 }
 
 std::vector<float> Trainer::encode(const float* x, int64_t n) {
@@ -279,8 +237,8 @@ std::vector<ReplicaMetrics> Trainer::evaluate() {
     for (int64_t i = 0; i < n * d; ++i)
       if (!std::isfinite(feats[k * n * d + i]))
         throw DivergedError("replica " + std::to_string(k) + " (seed " + std::to_string(seeds_[k]) +
-                            ") diverged: non-finite features at step " + std::to_string(step_) +
-                            " (try a smaller train.lr)");
+                            ") diverged: non-finite features at step " +
+                            std::to_string(steps_done()) + " (try a smaller train.lr)");
   for (int k = 0; k < K_; ++k) {
     ReplicaMetrics& r = out[k];
     const double split = c_.train.eval_split;

@@ -134,7 +134,7 @@ Classifier::Classifier(Backend& b, const RunConfig& c)
   b_.zero(grads_.data(), grads_.size() * sizeof(float));
   AdamParams adam;
   adam.lr = static_cast<float>(c_.lr);
-  adam_.emplace(b_, layout_, adam);
+  train_.emplace(b_, K_, layout_, adam, params_.data(), grads_.data());
   const auto stats = static_cast<size_t>(layout_.stat_total());
   for (auto* a : {&running_mean_, &running_var_, &best_mean_, &best_var_})
     *a = DeviceArray<float>(b_, std::max<size_t>(stats, 1));
@@ -150,21 +150,15 @@ Classifier::Classifier(Backend& b, const RunConfig& c)
   eval_index_ = DeviceArray<int32_t>(b_, static_cast<size_t>(K_ * B));
   labels_ = DeviceArray<int32_t>(b_, static_cast<size_t>(K_ * B));
   x_ = DeviceArray<float>(b_, static_cast<size_t>(K_ * B) * d_.values);
-  loss_ = DeviceArray<float>(b_, static_cast<size_t>(K_));
-  b_.zero(loss_.data(), loss_.size() * sizeof(float));
+  eval_loss_ = DeviceArray<float>(b_, static_cast<size_t>(K_));
   correct_ = DeviceArray<float>(b_, static_cast<size_t>(K_));
-  steps_done_ = DeviceArray<int64_t>(b_, 1);
-  steps_done_.upload({0});
 }
 
 int64_t Classifier::steps_per_epoch() const {
   return static_cast<int64_t>(splits_[0].train.size()) / c_.batch;
 }
 
-void Classifier::set_steps_done(int64_t s) {
-  step_ = s;
-  steps_done_.upload({s});
-}
+void Classifier::set_steps_done(int64_t s) { train_->set_steps_done(s); }
 
 // Step s of an epoch renders rows [s K B, (s + 1) K B) of the order: repeat r's batch s at
 // rows s K B + r B, each repeat's order its training part shuffled by its own seed.
@@ -182,27 +176,22 @@ void Classifier::upload_order(int64_t epoch) {
 }
 
 void Classifier::step() {
-  const int64_t epoch = step_ / steps_per_epoch();
+  const int64_t epoch = steps_done() / steps_per_epoch();
   if (epoch != order_epoch_) upload_order(epoch);
-  // The recording belongs to this classifier: it replays this classifier's buffers only.
-  if (!recording_) recording_ = b_.record_step([this] { issue_step(); });
-  recording_->run();
-  ++step_;
+  train_->run([this] { forward_backward(); });
 }
 
-void Classifier::issue_step() {
+void Classifier::forward_backward() {
   const int64_t B = c_.batch;
-  // The same calls every step: the batch and Adam's step number come from steps_done_.
-  render(b_, d_, tables_.data(), order_.data(), steps_done_.data(), steps_per_epoch(), K_ * B,
-         x_.data(), labels_.data());
+  // The same calls every step: the batch comes from the training step's counter.
+  render(b_, d_, tables_.data(), order_.data(), train_->steps_done_data(), steps_per_epoch(),
+         K_ * B, x_.data(), labels_.data());
   float* logits = net_->forward(x_.data(), B, true);
-  b_.softmax_xent({K_, B, d_.classes}, logits, labels_.data(), loss_.data(), nullptr, true);
+  b_.softmax_xent({K_, B, d_.classes}, logits, labels_.data(), train_->loss(), nullptr, true);
   net_->backward(x_.data(), B, logits, nullptr);
-  b_.increment(steps_done_.data());
-  adam_->update(params_.data(), grads_.data(), steps_done_.data());
 }
 
-std::vector<float> Classifier::last_losses() const { return loss_.download(); }
+std::vector<float> Classifier::last_losses() const { return train_->last_losses(); }
 
 std::vector<EvalResult> Classifier::evaluate(const std::vector<std::vector<int32_t>>& images) {
   const int64_t B = c_.batch, n = static_cast<int64_t>(images[0].size());
@@ -216,9 +205,9 @@ std::vector<EvalResult> Classifier::evaluate(const std::vector<std::vector<int32
     render(b_, d_, tables_.data(), eval_index_.data(), nullptr, 1, K_ * rows, x_.data(),
            labels_.data());
     float* logits = net_->forward(x_.data(), rows, false);
-    b_.softmax_xent({K_, rows, d_.classes}, logits, labels_.data(), loss_.data(), correct_.data(),
-                    false);
-    const std::vector<float> l = loss_.download(), h = correct_.download();
+    b_.softmax_xent({K_, rows, d_.classes}, logits, labels_.data(), eval_loss_.data(),
+                    correct_.data(), false);
+    const std::vector<float> l = eval_loss_.download(), h = correct_.download();
     for (size_t r = 0; r < static_cast<size_t>(K_); ++r) {
       loss[r] += static_cast<double>(l[r]) * static_cast<double>(rows);
       hits[r] += h[r];
@@ -272,7 +261,7 @@ std::vector<StateTensor> Classifier::state() {
     out.push_back({name, a.data(), static_cast<int64_t>(a.size()) / K});
   };
   add("params", params_);
-  for (const StateTensor& t : adam_->state()) out.push_back(t);
+  for (const StateTensor& t : train_->adam_state()) out.push_back(t);
   add("running_mean", running_mean_);
   add("running_var", running_var_);
   add("best.params", best_params_);
@@ -282,18 +271,15 @@ std::vector<StateTensor> Classifier::state() {
 }
 
 std::optional<Divergence> Classifier::find_nonfinite(bool state) {
-  const std::vector<float> loss = loss_.download();
-  for (int r = 0; r < K_; ++r)
-    if (!std::isfinite(loss[static_cast<size_t>(r)]))
-      return Divergence{step_, r, c_.seed + static_cast<uint64_t>(r), "loss"};
-  if (!state) return std::nullopt;
-  const std::vector<float> p = params_.download();
+  // The parameters named by tensor, then the Adam moments (v squares the gradients and
+  // overflows before the parameters do).
+  std::vector<StateTensor> tensors;
   for (const ParamTensor& t : layout_.tensors())
-    for (int r = 0; r < K_; ++r)
-      for (int64_t i = 0; i < t.size; ++i)
-        if (!std::isfinite(p[static_cast<size_t>(t.offset + r * t.size + i)]))
-          return Divergence{step_, r, c_.seed + static_cast<uint64_t>(r), t.name};
-  return std::nullopt;
+    tensors.push_back({t.name, params_.data() + t.offset, t.size});
+  for (const StateTensor& t : train_->adam_state()) tensors.push_back(t);
+  std::vector<uint64_t> seeds;
+  for (int r = 0; r < K_; ++r) seeds.push_back(c_.seed + static_cast<uint64_t>(r));
+  return train_->find_nonfinite(state, tensors, seeds);
 }
 
 ClassifierRun::ClassifierRun(Classifier& m, const RunConfig& c)
@@ -313,7 +299,7 @@ Schedule ClassifierRun::schedule() const {
 }
 
 std::vector<MetricValues> ClassifierRun::evaluate() {
-  // Before the evaluation, whose cross-entropy reuses the loss buffer.
+  // The last training step's loss (the evaluation writes its own buffer).
   const std::vector<float> train_loss = m_.last_losses();
   const std::vector<EvalResult> r = m_.evaluate(val_);
   const int64_t s = m_.steps_done();

@@ -13,9 +13,9 @@
 #include "xent/backend.h"
 #include "xent/dislib.h"
 #include "xent/layers.h"
-#include "xent/optimizer.h"
 #include "xent/run.h"
 #include "xent/trainer.h"
+#include "xent/training_step.h"
 
 namespace xent::dislib {
 
@@ -57,7 +57,7 @@ class Classifier {
 
   // One Adam step of every repeat on its next batch (a new order every epoch).
   void step();
-  int64_t steps_done() const { return step_; }
+  int64_t steps_done() const { return train_->steps_done(); }
   void set_steps_done(int64_t s);
   int64_t steps_per_epoch() const;
   // Every repeat's training loss at the last step.
@@ -80,7 +80,7 @@ class Classifier {
   Backend& backend() { return b_; }
 
  private:
-  void issue_step();  // the calls of one step, as the backend records them
+  void forward_backward();  // a step's own calls: the batch, the forward and backward passes
   void upload_order(int64_t epoch);
 
   Backend& b_;
@@ -92,13 +92,11 @@ class Classifier {
   ParameterLayout layout_;
   DeviceArray<uint8_t> tables_;
   DeviceArray<int32_t> order_, eval_index_, labels_;
-  DeviceArray<float> params_, grads_, x_, loss_, correct_;
-  std::optional<Adam> adam_;
+  DeviceArray<float> params_, grads_, x_, eval_loss_, correct_;
+  std::optional<TrainingStep> train_;
   DeviceArray<float> running_mean_, running_var_, best_params_, best_mean_, best_var_;
   std::optional<LayerStack> net_;
-  DeviceArray<int64_t> steps_done_;
-  std::unique_ptr<StepRecording> recording_;
-  int64_t step_ = 0, order_epoch_ = -1;
+  int64_t order_epoch_ = -1;
 };
 
 // The classifier as the run library trains it: every repeat's validation loss and accuracy

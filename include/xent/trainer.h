@@ -11,7 +11,7 @@
 #include "xent/config.h"
 #include "xent/error.h"
 #include "xent/model.h"
-#include "xent/optimizer.h"
+#include "xent/training_step.h"
 
 namespace xent {
 
@@ -20,14 +20,6 @@ struct ReplicaMetrics {
   double r2_a = 0, r2_o = 0, mae_o = 0, mcc = 0;  // f(x) -> z
   double r2_w = 0, r2_o_w = 0, mae_o_w = 0;       // rows of W -> cluster vectors (r2_w: intercept)
   double acc = 0, loss = 0;                       // classifier on the evaluation set
-};
-
-// Where a non-finite value was found: the first replica and tensor that holds one.
-struct Divergence {
-  int64_t step = 0;
-  int replica = 0;
-  uint64_t seed = 0;
-  std::string tensor;  // "loss" or a state tensor name (Trainer::state())
 };
 
 class Trainer {
@@ -67,15 +59,15 @@ class Trainer {
   // of the first non-finite tensor of its replica when there is one.
   std::optional<Divergence> find_nonfinite(bool params);
 
-  int64_t steps_done() const { return step_; }
+  int64_t steps_done() const { return train_.steps_done(); }
   const Config& config() const { return c_; }
   Backend& backend() { return b_; }
   uint64_t seed(int k) const { return seeds_[k]; }
   Model& model() { return model_; }
 
  private:
-  // The calls of one training step, as the backend records them.
-  void issue_step();
+  // A training step's own calls: the batch, the forward and backward passes.
+  void forward_backward();
 
   Backend& b_;
   Config c_;
@@ -86,15 +78,11 @@ class Trainer {
   DeviceArray<float> centres_, mixing_;
   DeviceArray<float> z_, x_;
   DeviceArray<int32_t> labels_;
-  Adam adam_;
-  DeviceArray<float> loss_;
+  TrainingStep train_;
   // Evaluation set: latents, observations, labels, and each class's cluster vector.
   DeviceArray<float> ez_, ex_, efeat_, class_vec_;
   DeviceArray<int32_t> elabels_;
   DeviceArray<float> eloss_, ecorrect_;
-  int64_t step_ = 0;                 // host copy of steps_done_, never read back
-  DeviceArray<int64_t> steps_done_;  // the step counter the recorded step reads
-  std::unique_ptr<StepRecording> recording_;
 };
 
 }  // namespace xent
