@@ -70,7 +70,8 @@ Trainer::Trainer(Backend& b, const std::vector<Config>& replicas)
       c_(joined(replicas)),
       K_(c_.train.population),
       model_(b, c_, c_.train.batch),
-      train_(b, K_, model_.param_layout(), adam_params(c_.train), model_.params(), model_.grads()) {
+      train_(b, K_, model_.param_layout(), adam_params(c_.train), model_.params(), model_.grads(),
+             [this] { forward_backward(); }) {
   for (const Config& r : replicas) {
     seeds_.push_back(r.train.seed);
     dgp_.push_back(r.dgp);
@@ -124,9 +125,7 @@ Trainer::Trainer(Backend& b, const std::vector<Config>& replicas)
   b_.mixing_forward(K_, g.mixing_layers, d, mixing_.data(), ez_.data(), n, ex_.data());
 }
 
-void Trainer::step() {
-  train_.run([this] { forward_backward(); });
-}
+void Trainer::step() { train_.run(); }
 
 void Trainer::forward_backward() {
   const int64_t B = c_.train.batch;

@@ -6,11 +6,12 @@
 namespace xent {
 
 TrainingStep::TrainingStep(Backend& b, int K, const ParameterLayout& layout, const AdamParams& adam,
-                           float* params, float* grads)
+                           float* params, float* grads, std::function<void()> forward_backward)
     : b_(b),
       K_(K),
       params_(params),
       grads_(grads),
+      forward_backward_(std::move(forward_backward)),
       adam_(b, layout, adam),
       loss_(b, static_cast<size_t>(K)),
       steps_done_(b, 1) {
@@ -18,11 +19,11 @@ TrainingStep::TrainingStep(Backend& b, int K, const ParameterLayout& layout, con
   steps_done_.upload({0});
 }
 
-void TrainingStep::run(const std::function<void()>& forward_backward) {
+void TrainingStep::run() {
   // The recording belongs to this step: it replays these buffers only.
   if (!recording_) {
-    recording_ = b_.record_step([this, forward_backward] {
-      forward_backward();
+    recording_ = b_.record_step([this] {
+      forward_backward_();
       b_.increment(steps_done_.data());
       adam_.update(params_, grads_, steps_done_.data());
     });

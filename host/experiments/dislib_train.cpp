@@ -134,7 +134,8 @@ Classifier::Classifier(Backend& b, const RunConfig& c)
   b_.zero(grads_.data(), grads_.size() * sizeof(float));
   AdamParams adam;
   adam.lr = static_cast<float>(c_.lr);
-  train_.emplace(b_, K_, layout_, adam, params_.data(), grads_.data());
+  train_.emplace(b_, K_, layout_, adam, params_.data(), grads_.data(),
+                 [this] { forward_backward(); });
   const auto stats = static_cast<size_t>(layout_.stat_total());
   for (auto* a : {&running_mean_, &running_var_, &best_mean_, &best_var_})
     *a = DeviceArray<float>(b_, std::max<size_t>(stats, 1));
@@ -178,7 +179,7 @@ void Classifier::upload_order(int64_t epoch) {
 void Classifier::step() {
   const int64_t epoch = steps_done() / steps_per_epoch();
   if (epoch != order_epoch_) upload_order(epoch);
-  train_->run([this] { forward_backward(); });
+  train_->run();
 }
 
 void Classifier::forward_backward() {

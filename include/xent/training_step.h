@@ -26,17 +26,18 @@ struct Divergence {
 class TrainingStep {
  public:
   // K replicas whose parameters and gradients are the flat buffers params and grads, laid out by
-  // `layout` (they belong to the caller), trained by Adam with `adam`.
+  // `layout` (they belong to the caller), trained by Adam with `adam`. forward_backward issues
+  // the trainer's own calls of a step: they read the step number from steps_done() (the batch
+  // to draw), write each replica's mean loss to loss() and the gradients, and must be the same
+  // calls every step (they are recorded once and replayed).
   TrainingStep(Backend& b, int K, const ParameterLayout& layout, const AdamParams& adam,
-               float* params, float* grads);
+               float* params, float* grads, std::function<void()> forward_backward);
   TrainingStep(const TrainingStep&) = delete;
   TrainingStep& operator=(const TrainingStep&) = delete;
 
-  // One step: forward_backward's calls, which read the step number from steps_done() (the batch
-  // to draw), write each replica's mean loss to loss() and the gradients; then the counter's
-  // increment and Adam's update. The calls are recorded on the first step and replayed after,
-  // so forward_backward must issue the same calls every step.
-  void run(const std::function<void()>& forward_backward);
+  // One step: forward_backward's calls, the counter's increment and Adam's update, recorded on
+  // the first step and replayed after.
+  void run();
 
   int64_t steps_done() const { return step_; }
   void set_steps_done(int64_t step);
@@ -60,6 +61,7 @@ class TrainingStep {
   int K_;
   float* params_;
   float* grads_;
+  std::function<void()> forward_backward_;
   Adam adam_;
   DeviceArray<float> loss_;
   int64_t step_ = 0;                 // host copy of steps_done_, never read back
