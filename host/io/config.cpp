@@ -113,10 +113,20 @@ const std::vector<std::pair<std::string, LabelMode>> kLabels = {
   Key {                                                                  \
     NAME, Attrs{__VA_ARGS__},                                            \
         [](Config& c, const toml::node& n, const std::string& w) {       \
-          c.FIELD = absolute_path(as_string(n, w));                      \
+          c.FIELD = absolute_path(as_path(n, w));                        \
         },                                                               \
         [](const Config& c) { return quote(c.FIELD); }, XENT_COPY(FIELD) \
   }
+
+// A file name without control characters: the resolved config.toml writes it back as a TOML
+// string, which may not hold them.
+std::string as_path(const toml::node& n, const std::string& where) {
+  std::string p = as_string(n, where);
+  for (const char ch : p)
+    if (static_cast<unsigned char>(ch) < 0x20 || ch == 0x7f)
+      bad(where, "a file name may not hold control characters");
+  return p;
+}
 
 std::string absolute_path(const std::string& p) {
   if (p.empty()) return p;
