@@ -139,5 +139,21 @@ TEST_F(FrozenFilesTest, ConfigKeepsThePathAbsolute) {
             c.dgp.centres_file);
 }
 
+TEST_F(FrozenFilesTest, ConfigWritesBackQuotesAndBackslashesInAPath) {
+  // Bare --set words are taken as strings, so a name may hold the characters TOML escapes.
+  const Config c = load_config("", "", {R"(dgp.mixing_file=a"b\c.npy)"});
+  EXPECT_EQ(fs::path(c.dgp.mixing_file).filename().string(), R"(a"b\c.npy)");
+  EXPECT_EQ(load_config_text("", to_toml(c), "config.toml", {}).dgp.mixing_file, c.dgp.mixing_file);
+}
+
+TEST_F(FrozenFilesTest, ConfigRefusesAPathThatIsNotPrintableAscii) {
+  for (const char* set : {"dgp.centres_file=a\tb.npy", "dgp.centres_file=d\xC3\xA9.npy"}) {
+    const std::string e = error_of([&] { load_config("", "", {set}); });
+    EXPECT_NE(e.find("dgp.centres_file: a file name may hold only printable ASCII"),
+              std::string::npos)
+        << e;
+  }
+}
+
 }  // namespace
 }  // namespace xent

@@ -118,13 +118,14 @@ const std::vector<std::pair<std::string, LabelMode>> kLabels = {
         [](const Config& c) { return quote(c.FIELD); }, XENT_COPY(FIELD) \
   }
 
-// A file name without control characters: the resolved config.toml writes it back as a TOML
-// string, which may not hold them.
+// A file name of printable ASCII. Control characters name no file a user meant, and non-ASCII
+// text does not survive the config reader, which replaces it before toml++ sees it (see
+// non_ascii_replaced in io/toml_values.cpp): the name read would not be the name written.
 std::string as_path(const toml::node& n, const std::string& where) {
   std::string p = as_string(n, where);
   for (const char ch : p)
-    if (static_cast<unsigned char>(ch) < 0x20 || ch == 0x7f)
-      bad(where, "a file name may not hold control characters");
+    if (static_cast<unsigned char>(ch) < 0x20 || static_cast<unsigned char>(ch) > 0x7e)
+      bad(where, "a file name may hold only printable ASCII characters");
   return p;
 }
 

@@ -124,7 +124,25 @@ int as_int32(const toml::node& n, const std::string& where) {
   return static_cast<int>(v);
 }
 
-std::string quote(const std::string& s) { return "\"" + s + "\""; }
+// A TOML basic string: the quote and the backslash escaped, and control characters as \uXXXX,
+// so that any text (a file name, a dataset name from --set) reads back as itself.
+std::string quote(const std::string& s) {
+  std::string out = "\"";
+  for (const char ch : s) {
+    const auto u = static_cast<unsigned char>(ch);
+    if (ch == '"' || ch == '\\') {
+      out += '\\';
+      out += ch;
+    } else if (u < 0x20 || u == 0x7f) {
+      char buf[8];
+      std::snprintf(buf, sizeof buf, "\\u%04x", u);
+      out += buf;
+    } else {
+      out += ch;
+    }
+  }
+  return out + "\"";
+}
 std::string num(double v) {
   std::ostringstream o;
   o.precision(17);
