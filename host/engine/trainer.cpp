@@ -70,6 +70,7 @@ Trainer::Trainer(Backend& b, const std::vector<Config>& replicas)
       c_(joined(replicas)),
       K_(c_.train.population),
       model_(b, c_, c_.train.batch),
+      loss_(std::make_unique<SoftmaxCrossEntropy>(b, model_.classes())),
       train_(b, K_, model_.param_layout(), adam_params(c_.train), model_.params(), model_.grads(),
              [this] { forward_backward(); }) {
   for (const Config& r : replicas) {
@@ -142,8 +143,8 @@ void Trainer::forward_backward() {
   for (int k0 = 0; k0 < K_; k0 += group) {
     const Replicas run{k0, std::min(group, K_ - k0)};
     float* logits = model_.forward(x_.data(), B, true, run) + k0 * B * classes;
-    b_.softmax_xent({run.count, B, classes}, logits, labels_.data() + k0 * B, train_.loss() + k0,
-                    nullptr, true);
+    loss_->compute(run.count, B, logits, labels_.data() + k0 * B, train_.loss() + k0, nullptr,
+                   true);
     model_.backward(x_.data(), B, run);
   }
 }
@@ -216,7 +217,7 @@ std::vector<ReplicaMetrics> Trainer::evaluate() {
     for (int k = 0; k < K_; ++k)
       b_.copy(efeat_.data() + (k * n + first) * d, model_.features() + k * rows * d,
               rows * d * sizeof(float));
-    b_.softmax_xent({K_, rows, C}, logits, labels_.data(), eloss_.data(), ecorrect_.data(), false);
+    loss_->compute(K_, rows, logits, labels_.data(), eloss_.data(), ecorrect_.data(), false);
     const auto l = eloss_.download();
     const auto h = ecorrect_.download();
     for (int k = 0; k < K_; ++k) {

@@ -114,7 +114,8 @@ Classifier::Classifier(Backend& b, const RunConfig& c)
       K_(c.repeats),
       splits_(repeat_splits(c, d_)),
       specs_(classifier_specs(c, d_)),
-      layout_(c.repeats) {
+      layout_(c.repeats),
+      loss_(std::make_unique<SoftmaxCrossEntropy>(b, d_.classes)) {
   validate(c_);
   if (c_.model == ModelKind::Pixels)
     throw InputError("model.kind: pixels has no classifier to train");
@@ -188,7 +189,7 @@ void Classifier::forward_backward() {
   render(b_, d_, tables_.data(), order_.data(), train_->steps_done_data(), steps_per_epoch(),
          K_ * B, x_.data(), labels_.data());
   float* logits = net_->forward(x_.data(), B, true);
-  b_.softmax_xent({K_, B, d_.classes}, logits, labels_.data(), train_->loss(), nullptr, true);
+  loss_->compute(K_, B, logits, labels_.data(), train_->loss(), nullptr, true);
   net_->backward(x_.data(), B, logits, nullptr);
 }
 
@@ -206,8 +207,7 @@ std::vector<EvalResult> Classifier::evaluate(const std::vector<std::vector<int32
     render(b_, d_, tables_.data(), eval_index_.data(), nullptr, 1, K_ * rows, x_.data(),
            labels_.data());
     float* logits = net_->forward(x_.data(), rows, false);
-    b_.softmax_xent({K_, rows, d_.classes}, logits, labels_.data(), eval_loss_.data(),
-                    correct_.data(), false);
+    loss_->compute(K_, rows, logits, labels_.data(), eval_loss_.data(), correct_.data(), false);
     const std::vector<float> l = eval_loss_.download(), h = correct_.download();
     for (size_t r = 0; r < static_cast<size_t>(K_); ++r) {
       loss[r] += static_cast<double>(l[r]) * static_cast<double>(rows);

@@ -5,6 +5,7 @@
 #pragma once
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -13,6 +14,7 @@
 #include "xent/backend.h"
 #include "xent/dislib.h"
 #include "xent/layers.h"
+#include "xent/loss.h"
 #include "xent/run.h"
 #include "xent/trainer.h"
 #include "xent/training_step.h"
@@ -90,6 +92,7 @@ class Classifier {
   std::vector<Split> splits_;
   std::vector<LayerSpec> specs_;  // the representation's layers, then the head
   ParameterLayout layout_;
+  std::unique_ptr<Loss> loss_;  // softmax cross-entropy on the label factor
   DeviceArray<uint8_t> tables_;
   DeviceArray<int32_t> order_, eval_index_, labels_;
   DeviceArray<float> params_, grads_, x_, eval_loss_, correct_;

@@ -10,6 +10,7 @@
 #include "xent/backend.h"
 #include "xent/config.h"
 #include "xent/error.h"
+#include "xent/loss.h"
 #include "xent/model.h"
 #include "xent/training_step.h"
 
@@ -33,7 +34,7 @@ class Trainer {
   // Its recorded step points at its own buffers.
   Trainer(const Trainer&) = delete;
   Trainer& operator=(const Trainer&) = delete;
-  // One step on a fresh batch: sample, mix, forward, cross-entropy, backward, Adam.
+  // One step on a fresh batch: sample, mix, forward, loss, backward, Adam.
   void step();
   // Metrics of every replica, on the evaluation set drawn at construction.
   std::vector<ReplicaMetrics> evaluate();
@@ -75,6 +76,7 @@ class Trainer {
   std::vector<uint64_t> seeds_;
   std::vector<DgpParams> dgp_;
   Model model_;
+  std::unique_ptr<Loss> loss_;  // softmax cross-entropy on the batch's labels
   DeviceArray<float> centres_, mixing_;
   DeviceArray<float> z_, x_;
   DeviceArray<int32_t> labels_;
