@@ -1,4 +1,4 @@
-// What every kernels/<op>.h needs: the shapes of the Backend interface, a stream type that does
+// What every kernels/<op>.h needs: the shapes of the backend's ops, a stream type that does
 // not pull in a CUDA header, and the namespace the launchers live in.
 //
 // A launcher is a thin host function: it checks nothing the caller already guarantees, launches
@@ -9,7 +9,7 @@
 // emulator (targets that define XENT_EMULATED). Each build's launchers get their own inline
 // namespace, so one binary may link both without one silently replacing the other.
 #pragma once
-#include "xent/backend.h"
+#include "xent/op_shapes.h"
 
 // cuda_runtime_api.h spells it the same way; repeating an identical typedef is allowed.
 struct CUstream_st;

@@ -3,6 +3,7 @@
 // per replica on the host (host/dgp/centres.cpp) and uploaded.
 #pragma once
 #include "api.h"
+#include "xent/dgp.h"
 
 namespace xent::kernels {
 inline namespace XENT_KERNELS_ABI {
