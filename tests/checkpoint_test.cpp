@@ -23,6 +23,7 @@
 #include "run_xent.h"
 #include "xent/error.h"
 #include "xent/trainer.h"
+#include "xent/trainer_run.h"
 
 namespace xent {
 namespace {

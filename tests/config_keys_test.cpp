@@ -12,6 +12,7 @@
 #include "xent/checkpoint.h"
 #include "xent/config.h"
 #include "xent/error.h"
+#include "xent/trainer_run.h"
 
 namespace xent {
 namespace {

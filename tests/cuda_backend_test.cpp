@@ -16,6 +16,7 @@
 #include "xent/model.h"
 #include "xent/run.h"
 #include "xent/trainer.h"
+#include "xent/trainer_run.h"
 
 namespace xent {
 namespace {

@@ -15,6 +15,7 @@
 #include "xent/checkpoint.h"
 #include "xent/error.h"
 #include "xent/model.h"
+#include "xent/trainer_run.h"
 
 namespace xent {
 namespace {

@@ -14,10 +14,10 @@
 #include <vector>
 
 #include "cli/commands.h"
+#include "engine/metrics_files.h"
 #include "experiments/dislib_config.h"
 #include "experiments/dislib_train.h"
 #include "io/files.h"
-#include "io/metrics_files.h"
 #include "io/progress.h"
 #include "xent/dsprites.h"
 #include "xent/error.h"

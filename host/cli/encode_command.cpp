@@ -13,6 +13,7 @@
 #include "xent/error.h"
 #include "xent/npy.h"
 #include "xent/trainer.h"
+#include "xent/trainer_run.h"
 
 namespace xent::cli {
 namespace {

@@ -14,13 +14,15 @@
 
 #include "cli/commands.h"
 #include "cli/run_options.h"
+#include "engine/metrics_files.h"
+#include "experiments/synthetic/summary.h"
 #include "io/files.h"
-#include "io/metrics_files.h"
 #include "io/progress.h"
 #include "xent/checkpoint.h"
 #include "xent/error.h"
 #include "xent/run.h"
 #include "xent/trainer.h"
+#include "xent/trainer_run.h"
 
 namespace xent::cli {
 namespace {

@@ -8,12 +8,9 @@
 #include <fstream>
 #include <limits>
 #include <map>
-#include <sstream>
 
 #include "io/files.h"
 #include "xent/error.h"
-#include "xent/model.h"
-#include "xent/trainer.h"
 
 namespace xent {
 
@@ -38,13 +35,6 @@ const std::array<uint32_t, 256>& crc_table() {
     return t;
   }();
   return table;
-}
-
-std::vector<std::string> lines(const std::string& s) {
-  std::vector<std::string> out;
-  std::istringstream in(s);
-  for (std::string l; std::getline(in, l);) out.push_back(l);
-  return out;
 }
 
 // Appends to a byte buffer and keeps the running CRC of everything appended.
@@ -119,28 +109,6 @@ uint32_t crc32(const void* data, size_t bytes, uint32_t crc) {
   return ~crc;
 }
 
-uint64_t config_shape_hash(const Config& c) {
-  std::string s = "d=" + std::to_string(c.dgp.d) + ";classes=" + std::to_string(c.dgp.classes()) +
-                  ";K=" + std::to_string(c.train.population) + ";widths=";
-  for (int w : c.model.widths(c.dgp.d)) s += std::to_string(w) + ",";
-  return fnv1a(s);
-}
-
-uint64_t config_hash(const Config& c) {
-  Config mine = c;
-  // What a resumed run may change is left out: at its default it differs from nothing.
-  for (const auto& key : resume_keys()) copy_key(mine, Config{}, key);
-  // Both listings come from the same key table, so they align line by line.
-  const auto a = lines(to_toml(mine)), d = lines(to_toml(Config{}));
-  std::string differing;
-  std::string section;
-  for (size_t i = 0; i < a.size(); ++i) {
-    if (!a[i].empty() && a[i][0] == '[') section = a[i];
-    if (i >= d.size() || a[i] != d[i]) differing += section + a[i] + "\n";
-  }
-  return fnv1a(differing);
-}
-
 void write_state_checkpoint(const std::string& path, Backend& b, const StateHeader& h,
                             const std::vector<StateTensor>& state) {
   const auto K = static_cast<int64_t>(h.seeds.size());
@@ -174,13 +142,6 @@ void write_state_checkpoint(const std::string& path, Backend& b, const StateHead
   const uint32_t crc = out.crc();
   f.write(&crc, sizeof crc);
   f.commit();
-}
-
-void write_checkpoint(const std::string& path, Trainer& t) {
-  const Config& c = t.config();
-  StateHeader h{config_shape_hash(c), config_hash(c), t.steps_done(), {}};
-  for (int k = 0; k < c.train.population; ++k) h.seeds.push_back(t.seed(k));
-  write_state_checkpoint(path, t.backend(), h, t.state());
 }
 
 Checkpoint read_checkpoint(const std::string& path) {
@@ -288,32 +249,6 @@ Checkpoint parse_checkpoint(const std::vector<char>& b, const std::string& path)
   return ck;
 }
 
-void check_checkpoint(const Checkpoint& ck, const Config& c, const std::string& path) {
-  auto fail = [&](const std::string& what) { throw InputError(path + ": " + what); };
-  const int K = c.train.population;
-  if (ck.seeds.size() != static_cast<size_t>(K))
-    fail("holds " + std::to_string(ck.seeds.size()) +
-         " replicas, the config's train.population is " + std::to_string(K));
-  if (ck.shape_hash != config_shape_hash(c)) {
-    // Name the first tensor whose size differs: it points at the key that changed.
-    const ModelLayout layout = model_layout(c);
-    for (const auto& pt : layout.params.tensors())
-      for (const auto& t : ck.tensors)
-        if (t.name == pt.name && t.shape.size() == 2 && t.shape[1] != pt.size)
-          fail("written for a different model shape (tensor " + t.name + " holds " +
-               std::to_string(t.shape[1]) + " values per replica, this config needs " +
-               std::to_string(pt.size) + "; dgp.d, the classes or model.hidden differ)");
-    fail("written for a different model shape (dgp.d, the classes or model.hidden differ)");
-  }
-  for (int k = 0; k < K; ++k)
-    if (ck.seeds[k] != c.train.seed + static_cast<uint64_t>(k))
-      fail("written for train.seed=" + std::to_string(ck.seeds[0]) + ", the config has " +
-           std::to_string(c.train.seed));
-  if (ck.config_hash != config_hash(c))
-    fail("written by a run with a different config (a key other than train.steps differs)");
-  if (ck.step < 0) fail("negative step " + std::to_string(ck.step));
-}
-
 void restore_state(Backend& b, const Checkpoint& ck, const std::vector<StateTensor>& state,
                    const std::string& path) {
   const auto K = static_cast<int64_t>(ck.seeds.size());
@@ -336,12 +271,6 @@ void restore_state(Backend& b, const Checkpoint& ck, const std::vector<StateTens
     throw InputError(path + ": unexpected tensor '" + by_name.begin()->first + "'");
   for (size_t i = 0; i < state.size(); ++i)
     b.upload(state[i].data, source[i]->data.data(), source[i]->data.size() * sizeof(float));
-}
-
-void restore_checkpoint(Trainer& t, const Checkpoint& ck, const std::string& path) {
-  check_checkpoint(ck, t.config(), path);
-  restore_state(t.backend(), ck, t.state(), path);
-  t.set_steps_done(ck.step);
 }
 
 }  // namespace xent

@@ -30,59 +30,6 @@ double metric(const MetricValues& v, const std::string& name) {
   throw std::out_of_range("no metric named " + name);
 }
 
-MetricValues metric_values(const ReplicaMetrics& m) {
-  return {{"r2_a", m.r2_a}, {"r2_o", m.r2_o},     {"mae_o", m.mae_o},
-          {"r2_w", m.r2_w}, {"r2_o_w", m.r2_o_w}, {"mae_o_w", m.mae_o_w},
-          {"mcc", m.mcc},   {"acc", m.acc},       {"loss", m.loss}};
-}
-
-ReplicaMetrics replica_metrics(const MetricValues& v) {
-  ReplicaMetrics m;
-  for (const Metric& x : v) {
-    double* field = x.name == "r2_a"      ? &m.r2_a
-                    : x.name == "r2_o"    ? &m.r2_o
-                    : x.name == "mae_o"   ? &m.mae_o
-                    : x.name == "r2_w"    ? &m.r2_w
-                    : x.name == "r2_o_w"  ? &m.r2_o_w
-                    : x.name == "mae_o_w" ? &m.mae_o_w
-                    : x.name == "mcc"     ? &m.mcc
-                    : x.name == "acc"     ? &m.acc
-                    : x.name == "loss"    ? &m.loss
-                                          : nullptr;
-    if (field) *field = x.value;
-  }
-  return m;
-}
-
-Schedule TrainerRun::schedule() const {
-  const TrainConfig& c = t_.config().train;
-  return {c.steps, c.eval_every, c.checkpoint_every};
-}
-
-std::vector<double> TrainerRun::last_losses() {
-  const std::vector<float> l = t_.last_loss();
-  return {l.begin(), l.end()};
-}
-
-std::vector<MetricValues> TrainerRun::evaluate() {
-  std::vector<MetricValues> out;
-  for (const ReplicaMetrics& m : t_.evaluate()) out.push_back(metric_values(m));
-  return out;
-}
-
-std::string TrainerRun::describe(const MetricValues& v) const {
-  const ReplicaMetrics m = replica_metrics(v);
-  char buf[96];
-  std::snprintf(buf, sizeof buf, "r2_a %.4f  acc %.4f  loss %.4f", m.r2_a, m.acc, m.loss);
-  return buf;
-}
-
-std::optional<Divergence> TrainerRun::find_nonfinite(bool state) {
-  return t_.find_nonfinite(state);
-}
-
-void TrainerRun::write_checkpoint(const std::string& path) { xent::write_checkpoint(path, t_); }
-
 RunOutcome run(Trainable& t, MetricsSink& sink, const RunSpec& spec) {
   const Schedule sch = t.schedule();
   const int K = t.replicas();

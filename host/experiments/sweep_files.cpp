@@ -5,10 +5,12 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
+#include "engine/metrics_files.h"
 #include "experiments/sweep.h"
+#include "experiments/synthetic/summary.h"
 #include "io/files.h"
-#include "io/metrics_files.h"
 #include "xent/error.h"
+#include "xent/trainer_run.h"
 
 namespace xent {
 namespace {

@@ -3,11 +3,12 @@
 #include <chrono>
 #include <cstdio>
 
+#include "engine/metrics_files.h"
 #include "experiments/sweep.h"
-#include "io/metrics_files.h"
 #include "io/progress.h"
 #include "xent/error.h"
 #include "xent/run.h"
+#include "xent/trainer_run.h"
 
 namespace xent {
 

@@ -1,4 +1,4 @@
-// Checkpoints: the trainer's full state in one checksummed binary file (docs/checkpoint.md), so
+// Checkpoints: a trainer's full state in one checksummed binary file (docs/checkpoint.md), so
 // that a resumed run continues bit for bit where the checkpoint was taken.
 #pragma once
 #include <cstddef>
@@ -7,12 +7,9 @@
 #include <vector>
 
 #include "xent/backend.h"
-#include "xent/config.h"
-#include "xent/trainer.h"
+#include "xent/layers.h"
 
 namespace xent {
-
-class Trainer;
 
 inline constexpr uint32_t kCheckpointVersion = 1;
 
@@ -21,14 +18,6 @@ uint32_t crc32(const void* data, size_t bytes, uint32_t crc = 0);
 
 // FNV-1a 64 of a string.
 uint64_t fnv1a(const std::string& s);
-
-// FNV-1a 64 of the values that fix the shapes of the saved tensors: d, the number of classes,
-// the encoder widths and the population K (computed from shape_keys()).
-uint64_t config_shape_hash(const Config& c);
-// FNV-1a 64 of the resolved config's keys that differ from their defaults, resume_keys()
-// (train.steps) excepted: a resumed run may change them. Keys added to xent later, at their
-// defaults, leave it unchanged, so a newer xent still resumes an older run.
-uint64_t config_hash(const Config& c);
 
 struct CheckpointTensor {
   std::string name;
@@ -61,20 +50,10 @@ void write_state_checkpoint(const std::string& path, Backend& b, const StateHead
 void restore_state(Backend& b, const Checkpoint& ck, const std::vector<StateTensor>& state,
                    const std::string& path);
 
-// Writes the trainer's state to path atomically (path + ".tmp", fsync, rename): path holds
-// either the previous checkpoint or this one, never a mix. Throws InputError naming path.
-void write_checkpoint(const std::string& path, Trainer& t);
-
 // Reads and verifies a checkpoint (size, magic, version, checksum, structure). Throws
 // InputError "path: problem" on any defect; never reads out of bounds on a damaged file.
 Checkpoint read_checkpoint(const std::string& path);
 // The same on a file's bytes; path only names it in errors.
 Checkpoint parse_checkpoint(const std::vector<char>& bytes, const std::string& path);
-
-// Throws InputError "path: problem" unless ck was written by a run of config c.
-void check_checkpoint(const Checkpoint& ck, const Config& c, const std::string& path);
-
-// Loads ck (checked against t's config) into t, including its step count.
-void restore_checkpoint(Trainer& t, const Checkpoint& ck, const std::string& path);
 
 }  // namespace xent

@@ -11,7 +11,7 @@
 #include <string>
 #include <vector>
 
-#include "xent/trainer.h"
+#include "xent/training_step.h"
 
 namespace xent {
 
@@ -23,11 +23,6 @@ struct Metric {
 using MetricValues = std::vector<Metric>;
 // The value named `name`. Throws std::out_of_range when there is none.
 double metric(const MetricValues& v, const std::string& name);
-
-// The synthetic experiment's metrics as named values (r2_a, r2_o, mae_o, r2_w, r2_o_w,
-// mae_o_w, mcc, acc, loss) and back.
-MetricValues metric_values(const ReplicaMetrics& m);
-ReplicaMetrics replica_metrics(const MetricValues& v);
 
 // One evaluation of one replica.
 struct MetricsRow {
@@ -100,27 +95,6 @@ class Trainable {
   virtual void write_checkpoint(const std::string& path) = 0;
   // The option that sets the learning rate, for the divergence message's advice.
   virtual std::string lr_option() const = 0;
-};
-
-// The synthetic experiment's Trainer as a Trainable.
-class TrainerRun final : public Trainable {
- public:
-  explicit TrainerRun(Trainer& t) : t_(t) {}
-  Schedule schedule() const override;
-  int64_t steps_done() const override { return t_.steps_done(); }
-  int replicas() const override { return t_.config().train.population; }
-  uint64_t seed(int replica) const override { return t_.seed(replica); }
-  void step() override { t_.step(); }
-  void synchronize() override { t_.backend().synchronize(); }
-  std::vector<double> last_losses() override;
-  std::vector<MetricValues> evaluate() override;
-  std::string describe(const MetricValues& m) const override;
-  std::optional<Divergence> find_nonfinite(bool state) override;
-  void write_checkpoint(const std::string& path) override;
-  std::string lr_option() const override { return "train.lr"; }
-
- private:
-  Trainer& t_;
 };
 
 struct RunSpec {

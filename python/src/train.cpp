@@ -11,13 +11,15 @@
 #include <utility>
 #include <vector>
 
+#include "engine/metrics_files.h"
+#include "experiments/synthetic/summary.h"
 #include "io/files.h"
-#include "io/metrics_files.h"
 #include "io/progress.h"
 #include "module.h"
 #include "xent/checkpoint.h"
 #include "xent/run.h"
 #include "xent/trainer.h"
+#include "xent/trainer_run.h"
 
 namespace xent::py {
 namespace {

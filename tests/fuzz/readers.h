@@ -19,6 +19,7 @@
 #include "xent/error.h"
 #include "xent/npy.h"
 #include "xent/trainer.h"
+#include "xent/trainer_run.h"
 
 namespace xent::fuzz {
 

@@ -1,5 +1,5 @@
-// Metrics as files: every ReplicaMetrics becomes JSON here, and the JSONL sink that `xent train`
-// and `xent sweep` write metrics.jsonl with.
+// Metrics as files: a run's metric values as JSON, and the JSONL sink that every front end writes
+// metrics.jsonl and loss.jsonl with.
 #pragma once
 #include <cstdint>
 #include <fstream>
@@ -11,20 +11,10 @@
 
 namespace xent {
 
-// The synthetic experiment's metric names in file order: r2_a, r2_o, mae_o, r2_w, r2_o_w,
-// mae_o_w, mcc, acc, loss (metric_values' order).
-const std::vector<std::string>& metric_names();
 // {name: value, ...} in the values' order.
 nlohmann::ordered_json metrics_json(const MetricValues& v);
 // One metrics.jsonl line (with its newline): step, replica, seed, wall_s, then the values.
 std::string metrics_row_json(const MetricsRow& row);
-
-// A train run's summary.json (README, "Using it"): preset, backend, steps, population, wall_s,
-// steps_per_s, steady_steps, steady_steps_per_s, then each replica's seed and final metrics.
-// `xent train` writes it and xent.train returns it, from this one function.
-nlohmann::ordered_json train_summary(const std::string& preset, const std::string& backend,
-                                     const Config& c, const std::vector<uint64_t>& seeds,
-                                     const RunOutcome& r, double wall_s);
 
 // Appends every evaluation to a JSONL file (metrics.jsonl) and, with loss_path, every loss
 // check's training losses to another (loss.jsonl: step, replica, seed, wall_s, loss), flushed
