@@ -114,7 +114,7 @@ TEST(FuzzRegression, NastyConfigsNameTheirProblem) {
   EXPECT_REFUSED(config("empty-unknown-table.toml"), "unknown key 'dgp.nonsense'");
   EXPECT_REFUSED(config("newline-in-key.toml"), "unknown key 'dgp.a\\nb'");
   EXPECT_REFUSED(config("set-with-newline.toml"), "unknown value 'vmf\\n'");
-  // Crashes the fuzzer found in toml++ (see non_ascii_replaced in host/io/config.cpp).
+  // Crashes the fuzzer found in toml++ (see non_ascii_replaced in host/io/toml_values.cpp).
   EXPECT_REFUSED(config("toml-unreachable-after-value.toml"), "expected digit");
   EXPECT_REFUSED(config("toml-unreachable-at-start.toml"), ":1: ");
   EXPECT_REFUSED(config("toml-unreachable-in-string.toml"), "unknown key 's'");

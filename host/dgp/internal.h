@@ -22,7 +22,7 @@ namespace xent::dgp {
 // Throws InputError unless p can be sampled: d >= 2, clusters >= 1, kappa positive and finite,
 // centre_scale non-negative and finite, instances in [1, 2^31). Every sampler calls it, on the
 // CPU and for the GPU, so both reject the same parameters. (Config files get their own, stricter
-// check with the keys' names, in host/io/config.cpp.)
+// check with the keys' names, in host/experiments/synthetic/config.cpp.)
 void check_sampling(const DgpParams& p);
 
 // Wood (1994) for vMF(kappa) on S^(d-1), which depend only on (d, kappa):
