@@ -41,13 +41,13 @@
 #include "cuda/export_pool.h"
 #include "kernels/adam.h"
 #include "kernels/batchnorm.h"
-#include "kernels/latents.h"
 #include "kernels/logistic_loss.h"
 #include "kernels/mixing.h"
 #include "kernels/multinomial_loss.h"
-#include "kernels/shapes3d.h"
+#include "kernels/render_shapes3d.h"
+#include "kernels/render_sprites.h"
+#include "kernels/sample_latents.h"
 #include "kernels/softmax_xent.h"
-#include "kernels/sprites.h"
 #include "xent/config.h"
 #include "xent/dsprites.h"
 #include "xent/error.h"
@@ -538,7 +538,7 @@ void sprites_section(Context& c) {
       images(c.stream, static_cast<size_t>(n) * xent::dsprites::kPixels);
   upload(c.stream, masks.get(), hm.data(), hm.size());
   upload(c.stream, index.get(), hi.data(), hi.size() * 4);
-  c.rows.push_back({"sprites", "render_sprites (kernels/sprites.cu)",
+  c.rows.push_back({"sprites", "render_sprites (kernels/render_sprites.cu)",
                     dims({n, xent::dsprites::kPixels}), c.timer.time([&] {
                       xent::kernels::render_sprites(masks.as<uint8_t>(), index.as<int32_t>(),
                                                     nullptr, 1, n, images.get(),
@@ -562,8 +562,8 @@ void shapes3d_section(Context& c) {
       labels(c.stream, hi.size()), images(c.stream, static_cast<size_t>(n) * s3::kValues);
   upload(c.stream, views.get(), hv.data(), hv.size());
   upload(c.stream, index.get(), hi.data(), hi.size() * 4);
-  c.rows.push_back({"shapes3d", "render_shapes3d (kernels/shapes3d.cu)", dims({n, s3::kValues}),
-                    c.timer.time([&] {
+  c.rows.push_back({"shapes3d", "render_shapes3d (kernels/render_shapes3d.cu)",
+                    dims({n, s3::kValues}), c.timer.time([&] {
                       xent::kernels::render_shapes3d(views.as<uint8_t>(), index.as<int32_t>(),
                                                      nullptr, 1, n, images.get(),
                                                      labels.as<int32_t>(), c.stream);

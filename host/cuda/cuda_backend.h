@@ -13,7 +13,7 @@
 #include "cuda/blas.h"
 #include "cuda/runtime.h"
 #include "kernels/adam.h"
-#include "kernels/latents.h"
+#include "kernels/sample_latents.h"
 #include "xent/backend.h"
 
 namespace xent::cuda {

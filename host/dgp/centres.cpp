@@ -3,7 +3,7 @@
 //
 // The draws are specified by the order in which they consume one Philox stream, so that a CUDA
 // kernel calling curand_init(seed, stream, 0) with curand_uniform() / curand_normal() in the
-// same order reproduces them (kernels/latents.cu; normals to ~1e-6, see philox.h). The
+// same order reproduces them (kernels/sample_latents.cu; normals to ~1e-6, see philox.h). The
 // arithmetic on top of the draws is done in double and rounded to float at the end.
 //
 // Centre c, stream rng_stream(Centres, c):

@@ -4,7 +4,7 @@
 // their draws.
 //
 // Internal (host/, not include/xent/): only the engine's own samplers use these, the CPU twin
-// (host/cpu/latents.cpp) and the CUDA backend, which turns them into the plain data its kernel
+// (host/cpu/sample_latents.cpp) and the CUDA backend, which turns them into the plain data its kernel
 // reads (host/cuda/cuda_backend.cpp); front ends reach the same checks through
 // xent::draw_centres, xent::sample_latents and the backends, and the constants' layout can
 // change without touching the public API. The kernels cannot include it: they include only the
@@ -50,7 +50,7 @@ std::vector<float> read_mixing(const DgpParams& p);
 void check_mixing_buffers(const void* weights, const void* in, const void* out, int64_t n);
 
 // The arithmetic on top of the draws that the centres and the CPU sampler share; the kernel
-// (kernels/latents.cu) repeats it draw for draw.
+// (kernels/sample_latents.cu) repeats it draw for draw.
 
 // One coordinate of noise: Laplace(0, 1) from one uniform, or one normal.
 inline double draw_noise(Philox& rng, bool laplace) {

@@ -1,7 +1,7 @@
-// kernels/counter.cu: the step counter a captured training step reads.
+// kernels/increment.cu: the step counter a captured training step reads.
 #include "kernel_harness.h"
 //
-#include "kernels/counter.h"
+#include "kernels/increment.h"
 
 namespace {
 

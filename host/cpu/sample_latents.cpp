@@ -1,4 +1,4 @@
-// Latent samples of the synthetic DGP (docs/paper.md): the CPU twin of kernels/latents.cu.
+// Latent samples of the synthetic DGP (docs/paper.md): the CPU twin of kernels/sample_latents.cu.
 // The centres they are drawn around are host/dgp/centres.cpp's.
 //
 // The draws are specified by the order in which they consume one Philox stream, so that a CUDA

@@ -1,4 +1,4 @@
-// kernels/sprites.cu against xent::cpu::render_sprites: a copy, so bitwise equal everywhere.
+// kernels/render_sprites.cu against xent::cpu::render_sprites: a copy, so bitwise equal everywhere.
 #include "kernel_harness.h"
 //
 #include <cmath>
@@ -7,7 +7,7 @@
 #include "cpu/ops.h"
 #include "cuda/cuda_backend.h"
 #include "experiments/dislib_train.h"
-#include "kernels/sprites.h"
+#include "kernels/render_sprites.h"
 #include "xent/dsprites.h"
 
 namespace {

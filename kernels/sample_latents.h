@@ -1,5 +1,5 @@
 // The DGP's latent samples on the device for K replicas in one launch, reproducing
-// xent::sample_latents (host/cpu/latents.cpp) draw for draw. The cluster centres are drawn once
+// xent::sample_latents (host/cpu/sample_latents.cpp) draw for draw. The cluster centres are drawn once
 // per replica on the host (host/dgp/centres.cpp) and uploaded.
 #pragma once
 #include "api.h"

@@ -1,9 +1,9 @@
-// kernels/shapes3d.cu against xent::cpu::render_shapes3d: one multiply of the same two floats
+// kernels/render_shapes3d.cu against xent::cpu::render_shapes3d: one multiply of the same two floats
 // a value, so bitwise equal everywhere.
 #include "kernel_harness.h"
 //
 #include "cpu/ops.h"
-#include "kernels/shapes3d.h"
+#include "kernels/render_shapes3d.h"
 #include "xent/shapes3d.h"
 
 namespace {

@@ -4,7 +4,7 @@
 #include "compat.cuh"
 //
 #include "check.cuh"
-#include "shapes3d.h"
+#include "render_shapes3d.h"
 #include "xent/shapes3d.h"
 
 namespace xent::kernels {

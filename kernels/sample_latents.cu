@@ -1,6 +1,6 @@
 // The DGP's latent samples (docs/paper.md) for K replicas: one thread per sample, each
 // consuming its own Philox stream through cuRAND in exactly the order that
-// host/cpu/latents.cpp specifies in its header comment, with the same double arithmetic on top.
+// host/cpu/sample_latents.cpp specifies in its header comment, with the same double arithmetic on top.
 // What depends only on DgpParams arrives checked and computed, as LatentReplica (latents.h).
 //
 // d is a runtime value (config allows up to 4096), so a thread keeps no per-coordinate array:
@@ -28,7 +28,7 @@
 
 #include "check.cuh"
 #include "curand.cuh"
-#include "latents.h"
+#include "sample_latents.h"
 #include "xent/error.h"
 
 namespace xent::kernels {

@@ -3,7 +3,7 @@
 #include "compat.cuh"
 //
 #include "check.cuh"
-#include "sprites.h"
+#include "render_sprites.h"
 #include "xent/dsprites.h"
 
 namespace xent::kernels {

@@ -1,4 +1,4 @@
-// Cluster centres and latent samples (host/dgp/centres.cpp, host/cpu/latents.cpp) against closed
+// Cluster centres and latent samples (host/dgp/centres.cpp, host/cpu/sample_latents.cpp) against closed
 // forms, independent Monte Carlo and the stream scheme of dgp.h.
 #include <gtest/gtest.h>
 

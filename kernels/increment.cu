@@ -2,7 +2,7 @@
 #include "compat.cuh"
 //
 #include "check.cuh"
-#include "counter.h"
+#include "increment.h"
 
 namespace xent::kernels {
 namespace {

@@ -1,7 +1,7 @@
-// kernels/latents.cu against the CPU reference: xent::draw_centres (host/dgp/centres.cpp) and
-// CpuBackend::sample_latents (host/cpu/latents.cpp).
+// kernels/sample_latents.cu against the CPU reference: xent::draw_centres (host/dgp/centres.cpp) and
+// CpuBackend::sample_latents (host/cpu/sample_latents.cpp).
 //
-// Tolerances (see the header comment of kernels/latents.cu for the reasons):
+// Tolerances (see the header comment of kernels/sample_latents.cu for the reasons):
 //   - labels and clusters: identical on every target (they come from the first u32 alone).
 //   - under the emulator: centres and latents bit-identical (cuRAND's host code gives
 //     xent::Philox's numbers exactly, tests/philox_test.cpp, and g++ rounds the double
@@ -28,7 +28,7 @@
 
 #include "cpu/cpu_backend.h"
 #include "cuda/cuda_backend.h"
-#include "kernels/latents.h"
+#include "kernels/sample_latents.h"
 #include "xent/dgp.h"
 #include "xent/error.h"
 
