@@ -1,7 +1,7 @@
 // The DGP's latent samples (docs/paper.md) for K replicas: one thread per sample, each
 // consuming its own Philox stream through cuRAND in exactly the order that
-// host/cpu/sample_latents.cpp specifies in its header comment, with the same double arithmetic on top.
-// What depends only on DgpParams arrives checked and computed, as LatentReplica (latents.h).
+// host/cpu/sample_latents.cpp specifies in its header comment, with the same double arithmetic on
+// top. What depends only on DgpParams arrives checked and computed, as LatentReplica (latents.h).
 //
 // d is a runtime value (config allows up to 4096), so a thread keeps no per-coordinate array:
 // wherever the CPU stores a vector of d draws and passes over it again, the kernel saves the

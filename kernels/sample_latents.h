@@ -1,6 +1,6 @@
 // The DGP's latent samples on the device for K replicas in one launch, reproducing
-// xent::sample_latents (host/cpu/sample_latents.cpp) draw for draw. The cluster centres are drawn once
-// per replica on the host (host/dgp/centres.cpp) and uploaded.
+// xent::sample_latents (host/cpu/sample_latents.cpp) draw for draw. The cluster centres are drawn
+// once per replica on the host (host/dgp/centres.cpp) and uploaded.
 #pragma once
 #include "api.h"
 #include "xent/dgp.h"

@@ -1,5 +1,5 @@
-// kernels/render_shapes3d.cu against xent::cpu::render_shapes3d: one multiply of the same two floats
-// a value, so bitwise equal everywhere.
+// kernels/render_shapes3d.cu against xent::cpu::render_shapes3d: one multiply of the same two
+// floats a value, so bitwise equal everywhere.
 #include "kernel_harness.h"
 //
 #include "cpu/ops.h"

@@ -1,5 +1,5 @@
-// kernels/sample_latents.cu against the CPU reference: xent::draw_centres (host/dgp/centres.cpp) and
-// CpuBackend::sample_latents (host/cpu/sample_latents.cpp).
+// kernels/sample_latents.cu against the CPU reference: xent::draw_centres (host/dgp/centres.cpp)
+// and CpuBackend::sample_latents (host/cpu/sample_latents.cpp).
 //
 // Tolerances (see the header comment of kernels/sample_latents.cu for the reasons):
 //   - labels and clusters: identical on every target (they come from the first u32 alone).

@@ -1,5 +1,5 @@
-// Cluster centres and latent samples (host/dgp/centres.cpp, host/cpu/sample_latents.cpp) against closed
-// forms, independent Monte Carlo and the stream scheme of dgp.h.
+// Cluster centres and latent samples (host/dgp/centres.cpp, host/cpu/sample_latents.cpp) against
+// closed forms, independent Monte Carlo and the stream scheme of dgp.h.
 #include <gtest/gtest.h>
 
 #include <cmath>

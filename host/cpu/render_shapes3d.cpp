@@ -1,10 +1,9 @@
 // 3D Shapes batches from the views: each pixel of each channel is its surface's hue channel
 // times its shade, one float multiply (include/xent/shapes3d.h).
-#include "xent/shapes3d.h"
-
 #include <cstring>
 
 #include "cpu/ops.h"
+#include "xent/shapes3d.h"
 
 namespace xent::cpu {
 

@@ -19,8 +19,8 @@
 #include "kernels/normalize.h"
 #include "kernels/probe.h"
 #include "kernels/render_shapes3d.h"
-#include "kernels/softmax_xent.h"
 #include "kernels/render_sprites.h"
+#include "kernels/softmax_xent.h"
 #include "xent/error.h"
 
 namespace xent::cuda {

@@ -4,8 +4,8 @@
 // their draws.
 //
 // Internal (host/, not include/xent/): only the engine's own samplers use these, the CPU twin
-// (host/cpu/sample_latents.cpp) and the CUDA backend, which turns them into the plain data its kernel
-// reads (host/cuda/cuda_backend.cpp); front ends reach the same checks through
+// (host/cpu/sample_latents.cpp) and the CUDA backend, which turns them into the plain data its
+// kernel reads (host/cuda/cuda_backend.cpp); front ends reach the same checks through
 // xent::draw_centres, xent::sample_latents and the backends, and the constants' layout can
 // change without touching the public API. The kernels cannot include it: they include only the
 // project's compat header and their own.

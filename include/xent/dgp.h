@@ -2,8 +2,8 @@
 //
 // Its frozen parts, drawn on the host once per replica (draw_centres, draw_mixing, and the
 // mixing diagnostics), are host/dgp/'s. The per-sample draw and the mixing forward pass are the
-// CPU backend's ops (host/cpu/sample_latents.cpp, host/cpu/mixing.cpp), twins of kernels/sample_latents.cu
-// and kernels/mixing.cu.
+// CPU backend's ops (host/cpu/sample_latents.cpp, host/cpu/mixing.cpp), twins of
+// kernels/sample_latents.cu and kernels/mixing.cu.
 //
 // Random numbers: every draw comes from Philox4x32-10 keyed by the replica's seed, with a
 // stream (curand's "subsequence") per purpose and sample, so that a CUDA kernel calling
