@@ -75,6 +75,11 @@ def parse_args():
                          "statistics on the same samples (r2_a_batch; xent's model.bn_eval = "
                          "\"batch\"): the random state and the running statistics are restored, "
                          "so training is unchanged")
+    ap.add_argument("--init-from", type=Path, default=None,
+                    help="an xent run directory of the same model (e.g. `xent train --preset "
+                         "sup-d10 --set train.steps=1`): its checkpoint's parameters replace "
+                         "main_sup's initial encoder and W (in main_sup's parameter order, which "
+                         "is the checkpoint's), so that only the initialisation comes from xent")
     ap.add_argument("rest", nargs="*", help="more main_sup arguments, after --")
     a = ap.parse_args()
     main_sup = a.csi / "simulation" / "main_sup.py"
@@ -130,6 +135,31 @@ def main():
         return loss
 
     F.cross_entropy = recorded
+    if a.init_from is not None:
+        sys.path.insert(0, str(ROOT / "tools"))
+        from read_checkpoint import read_checkpoint
+
+        ck = read_checkpoint(str(a.init_from / "checkpoint.xck"))
+        values = [ck[n][0] for n in ck.keys()
+                  if not n.startswith("adam.") and not n.endswith(("running_mean", "running_var"))]
+        adam = torch.optim.Adam
+
+        class AdamFromXent(adam):
+            # main_sup builds its one optimiser over list(f.parameters()) + list(W.parameters()):
+            # the encoder's Linear and BatchNorm tensors in order, then W, as the checkpoint.
+            def __init__(self, params, *args, **kwargs):
+                params = list(params)
+                if len(params) != len(values):
+                    sys.exit(f"csi_reference.py: --init-from has {len(values)} tensors, main_sup's "
+                             f"model {len(params)}")
+                with torch.no_grad():
+                    for p, v in zip(params, values):
+                        if p.numel() != v.size:
+                            sys.exit("csi_reference.py: --init-from: a tensor's size differs")
+                        p.copy_(torch.from_numpy(v).reshape(p.shape))
+                super().__init__(params, *args, **kwargs)
+
+        torch.optim.Adam = AdamFromXent
     exec(compile(code, module.__file__, "exec"), module.__dict__)
     create = module.create_generative_process
 
