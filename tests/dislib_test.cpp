@@ -162,8 +162,8 @@ TEST(Dislib, ResumeContinuesBitForBit) {
   EXPECT_EQ(read(parts + "/results.csv"), read(whole + "/results.csv"));
   nlohmann::json a = nlohmann::json::parse(read(whole + "/summary.json"));
   nlohmann::json b = nlohmann::json::parse(read(parts + "/summary.json"));
-  EXPECT_EQ(a["per_repeat"], b["per_repeat"]);
-  EXPECT_EQ(a["pearson_r_mean"], b["pearson_r_mean"]);
+  EXPECT_EQ(a["replicas"], b["replicas"]);
+  EXPECT_EQ(a["results"], b["results"]);
   // Changing what the run was is refused, naming the key.
   const test::XentResult bad =
       test::run_xent("dislib -q --resume " + parts + " --set train.lr=0.1");
@@ -260,7 +260,7 @@ TEST(Dislib, PixelsRunProbesTheImages) {
   ASSERT_EQ(r.code, 0) << r.err;
   EXPECT_FALSE(std::filesystem::exists(out + "/checkpoint.xck"));
   const nlohmann::json s = nlohmann::json::parse(read(out + "/summary.json"));
-  EXPECT_EQ(s["model"], "pixels");
+  EXPECT_EQ(s["run"]["model"], "pixels");
   std::istringstream csv(read(out + "/results.csv"));
   std::string line;
   std::getline(csv, line);
@@ -269,7 +269,7 @@ TEST(Dislib, PixelsRunProbesTheImages) {
   for (; std::getline(csv, line); ++n) {
     const std::string target = line.substr(6, line.find(',', 6) - 6);
     const double v = std::stod(line.substr(line.rfind(',') + 1));
-    EXPECT_DOUBLE_EQ(s["pearson_r_mean"][target].get<double>(), v) << target;
+    EXPECT_DOUBLE_EQ(s["results"]["pearson_r_mean"][target].get<double>(), v) << target;
   }
   EXPECT_EQ(n, 6);
   std::filesystem::remove_all(out);

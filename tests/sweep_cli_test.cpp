@@ -61,8 +61,8 @@ TEST(SweepCli, TableHoldsEveryRunAndMatchesXentTrain) {
   EXPECT_EQ(table[2]["run"], "k50_seed4");
   EXPECT_EQ(table[2]["config"]["dgp.kappa"], 50.0);
   // base and k50 share a shape: one population of 4; d4 is its own.
-  EXPECT_EQ(Json::parse(read(dir / "out/runs/k50_seed5/summary.json"))["population"], 4);
-  EXPECT_EQ(Json::parse(read(dir / "out/runs/d4_seed5/summary.json"))["population"], 2);
+  EXPECT_EQ(Json::parse(read(dir / "out/runs/k50_seed5/summary.json"))["run"]["population"], 4);
+  EXPECT_EQ(Json::parse(read(dir / "out/runs/d4_seed5/summary.json"))["run"]["population"], 2);
   // Two evaluations per run, as eval_every says.
   EXPECT_EQ(rows(dir / "out/runs/d4_seed5/metrics.jsonl").size(), 2u);
   const std::string csv = read(dir / "out/results.csv");

@@ -312,7 +312,7 @@ def xent_steps_per_s(xent, preset, threads, steps, warmup, device="cpu", populat
         # On the CPU the warm-up steps are timed too; enough steps make them not matter. On the
         # GPU the first two steps cost as much as thousands of replayed ones: the steady figure
         # leaves them out.
-        return summary["steady_steps_per_s" if device == "cuda" else "steps_per_s"]
+        return summary["timings"]["steady_steps_per_s" if device == "cuda" else "steps_per_s"]
 
 
 def xent_time_to_r2(xent, preset, threads, target, every, max_steps):

@@ -13,9 +13,11 @@ of bars per factor (one bar per model, mean +- std over the repeats) and the pap
 black ticks.
 """
 import argparse
-import json
 import os
 import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from summary_schema import read_summary  # noqa: E402
 
 # docs/paper.md, Published numbers (Table 4): dSprites only; the paper has no orientation column.
 PAPER = {("dsprites", "mlp"): {"shape": .94, "scale": .98, "pos_x": .97, "pos_y": .97},
@@ -24,19 +26,26 @@ MODELS = ["pixels", "linear", "mlp"]
 
 
 def load(run):
+    """A finished run's summary.json (the envelope, or a summary written before it) as this
+    report's record: dataset, model, targets, pearson_r_mean/std, per_repeat, repeats, times."""
     path = os.path.join(run, "summary.json")
     try:
-        with open(path) as f:
-            s = json.load(f)
+        s = read_summary(path)
     except FileNotFoundError:
         sys.exit("%s: missing (the run did not finish)" % path)
     except (OSError, ValueError) as e:
         sys.exit("%s: cannot read (%s)" % (path, e))
-    for key in ("dataset", "model", "targets", "pearson_r_mean", "pearson_r_std", "per_repeat"):
-        if key not in s:
-            sys.exit("%s: no '%s' (not written by xent dislib?)" % (path, key))
-    s["dir"] = run
-    return s
+    what, results = s.get("run") or {}, s.get("results") or {}
+    if what.get("command") != "dislib":
+        sys.exit("%s: written by %s, not xent dislib" % (path, what.get("command") or "?"))
+    for key in ("targets", "pearson_r_mean", "pearson_r_std"):
+        if key not in results:
+            sys.exit("%s: no results.%s" % (path, key))
+    r = {"dataset": what.get("dataset"), "model": what.get("model"), "backend": s.get("backend"),
+         "per_repeat": s["replicas"], "repeats": len(s["replicas"]), "dir": run}
+    r.update({k: results[k] for k in ("targets", "pearson_r_mean", "pearson_r_std")})
+    r.update({k: v for k, v in s["timings"].items() if k in ("wall_s", "train_s")})
+    return r
 
 
 def pool(runs):

@@ -15,6 +15,7 @@ import traceback
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from dislib_report import PAPER  # noqa: E402 - the paper's Table 4 values, by (dataset, model)
+from summary_schema import upgrade  # noqa: E402
 
 # The paper's R2 for the base settings (docs/paper.md), as fractions: Table 3's supervised
 # R2 z~ -> z and Table 2's DIET R2_a z.
@@ -26,6 +27,15 @@ def read_json(path):
         with open(path) as f:
             return json.load(f)
     except (OSError, ValueError):
+        return None
+
+
+def read_summary_json(path):
+    """A run's summary.json as the envelope (tools/summary_schema.py), or None."""
+    s = read_json(path)
+    try:
+        return upgrade(s) if isinstance(s, dict) else None
+    except ValueError:
         return None
 
 
@@ -177,7 +187,7 @@ def section_full(work, out, st):
     print("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
     for preset in PAPER_R2:
         d = os.path.join(runs, "full_" + preset)
-        s = read_json(os.path.join(d, "summary.json"))
+        s = read_summary_json(os.path.join(d, "summary.json"))
         rows = read_jsonl(os.path.join(d, "metrics.jsonl"))
         state = status(st.get("full_" + preset, (None, 0))[0])
 
@@ -188,8 +198,9 @@ def section_full(work, out, st):
         if isinstance(s, dict):
             reps = s.get("replicas") or [{}]
             m = reps[0]
-            steps, wall = s.get("steps"), s.get("wall_s")
-            rate, steady, backend = s.get("steps_per_s"), s.get("steady_steps_per_s"), s.get(
+            t = s.get("timings") or {}
+            steps, wall = s.get("steps"), t.get("wall_s")
+            rate, steady, backend = t.get("steps_per_s"), t.get("steady_steps_per_s"), s.get(
                 "backend", "?")
         else:
             # No summary (killed, failed): the last evaluation it wrote, if any.
@@ -218,14 +229,15 @@ def section_tput(work, out, st):
         names += sorted(n for n in os.listdir(runs) if n.startswith("tput_") and n not in names)
     for name in names:
         state = status(st.get(name, (None, 0))[0])
-        s = read_json(os.path.join(runs, name, "summary.json"))
+        s = read_summary_json(os.path.join(runs, name, "summary.json"))
         if not isinstance(s, dict):
             print("| %s | %s | no summary.json | | | | | | |" % (name[5:], state))
             continue
-        k, steady = s.get("population"), s.get("steady_steps_per_s")
+        t = s.get("timings") or {}
+        k, steady = len(s.get("replicas") or []), t.get("steady_steps_per_s")
         print("| %s | %s | %s | %s | %s | %s | %s | %s | %s |" %
               (name[5:], state, s.get("backend", "?"), num(k, "%d"), num(s.get("steps"), "%d"),
-               num(s.get("wall_s"), "%.2f"), num(s.get("steps_per_s"), "%.0f"),
+               num(t.get("wall_s"), "%.2f"), num(t.get("steps_per_s"), "%.0f"),
                num(steady, "%.0f"),
                num(k * steady if isinstance(k, int) and isinstance(steady, (int, float)) else None,
                    "%.0f")))
@@ -246,30 +258,31 @@ def section_dislib(work, out, st):
     if os.path.isdir(runs):
         names += [n for n in sorted(os.listdir(runs)) if dislib(n) and n not in names]
     for name in names:
-        ds = read_json(os.path.join(runs, name, "summary.json"))
+        ds = read_summary_json(os.path.join(runs, name, "summary.json"))
         print("## DisLib, Table 4 row (stage %s)\n" % name)
         if not isinstance(ds, dict):
             print("no summary.json (stage %s)\n" % status(st.get(name, (None, 0))[0]))
             continue
-        reps = ds.get("per_repeat") if isinstance(ds.get("per_repeat"), list) else []
+        reps = ds.get("replicas") if isinstance(ds.get("replicas"), list) else []
+        run, t, res = ds.get("run") or {}, ds.get("timings") or {}, ds.get("results") or {}
         accs = [r.get("best_val_acc") for r in reps if isinstance(r, dict)]
         epochs = [r.get("best_epoch") for r in reps if isinstance(r, dict)]
         print("xent dislib --dataset %s --model %s on %s: %s repeats, %s steps (%s epochs), %s s "
               "training, %s steps/s (steady %s); best validation accuracy per repeat %s at "
               "epochs %s\n" % (
-                  ds.get("dataset", "?"), ds.get("model", "?"), ds.get("backend", "?"),
-                  num(ds.get("repeats"), "%d"), num(ds.get("steps"), "%d"),
-                  num(ds.get("epochs"), "%.1f"), num(ds.get("train_s"), "%.1f"),
-                  num(ds.get("steps_per_s"), "%.1f"), num(ds.get("steady_steps_per_s"), "%.1f"),
+                  run.get("dataset", "?"), run.get("model", "?"), ds.get("backend", "?"),
+                  num(len(reps), "%d"), num(ds.get("steps"), "%d"),
+                  num(res.get("epochs"), "%.1f"), num(t.get("train_s"), "%.1f"),
+                  num(t.get("steps_per_s"), "%.1f"), num(t.get("steady_steps_per_s"), "%.1f"),
                   ", ".join(num(a, "%.4f") for a in accs), ", ".join(num(e, "%.0f") for e in epochs)))
-        mean, sd = ds.get("pearson_r_mean"), ds.get("pearson_r_std")
-        factors = ds.get("targets") if isinstance(ds.get("targets"), list) else \
+        mean, sd = res.get("pearson_r_mean"), res.get("pearson_r_std")
+        factors = res.get("targets") if isinstance(res.get("targets"), list) else \
             sorted(mean) if isinstance(mean, dict) else []
         print("| Pearson r | " + " | ".join(factors) + " |\n|---|" + "---|" * len(factors))
         if isinstance(mean, dict) and isinstance(sd, dict):
             print("| xent | %s |" % " | ".join(
                 "%s +- %s" % (num(mean.get(f), "%.3f"), num(sd.get(f), "%.3f")) for f in factors))
-        paper = PAPER.get((ds.get("dataset"), ds.get("model")))
+        paper = PAPER.get((run.get("dataset"), run.get("model")))
         if paper:
             print("| paper | %s |" % " | ".join(num(paper.get(f), "%.2f") if f in paper else "-"
                                                 for f in factors))

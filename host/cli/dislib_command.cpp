@@ -7,17 +7,16 @@
 #include <cmath>
 #include <cstdio>
 #include <ctime>
-#include <filesystem>
 #include <memory>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "cli/commands.h"
-#include "engine/metrics_files.h"
+#include "engine/run_directory.h"
 #include "experiments/dislib_config.h"
 #include "experiments/dislib_train.h"
-#include "io/files.h"
 #include "io/progress.h"
 #include "xent/dsprites.h"
 #include "xent/error.h"
@@ -120,7 +119,7 @@ std::string default_out(const RunConfig& c) {
 void run_dislib(const DislibArgs& a) {
   std::string out = a.out;
   RunConfig c;
-  bool resuming = !a.resume.empty();
+  const bool resuming = !a.resume.empty();
   if (resuming) {
     // Everything is checked before DIR is touched: a refused resume leaves the run as it was.
     if (!a.config.empty() || !out.empty())
@@ -128,16 +127,12 @@ void run_dislib(const DislibArgs& a) {
                        ": the run keeps its config.toml and outputs; --config and --out cannot "
                        "be given with it");
     out = a.resume;
-    const std::string cfg = out + "/config.toml";
-    if (!std::filesystem::exists(cfg))
-      throw InputError(cfg + ": missing (is " + out + " a directory written by xent dislib?)");
+    const std::string cfg = RunDirectory::resumable(out, "xent dislib");
     const RunConfig before = load_run_config(cfg, {});
     c = load_run_config(cfg, a.all_sets());
     check_resume(before, c);
     if (c.model == ModelKind::Pixels)
       throw InputError("--resume " + out + ": a pixels run trains nothing; run it again instead");
-    if (!std::filesystem::exists(out + "/checkpoint.xck"))
-      throw InputError(out + "/checkpoint.xck: missing (nothing to resume from)");
   } else {
     c = load_run_config(a.config, a.all_sets());
   }
@@ -147,14 +142,8 @@ void run_dislib(const DislibArgs& a) {
   bo.threads = c.threads;
   auto backend = make_backend(bo);
   if (out.empty()) out = default_out(c);
-  const std::string ck_path = out + "/checkpoint.xck";
-  if (!resuming) {
-    prepare_output_dir(out, a.force);
-    for (const char* f : {"/summary.json", "/checkpoint.xck", "/results.csv"})
-      std::remove((out + f).c_str());
-  }
-  write_file_atomic(out + "/config.toml", to_toml(c));
-  std::remove((out + "/summary.json").c_str());
+  std::optional<RunDirectory> dir;
+  if (!resuming) dir = RunDirectory::fresh(out, a.force, to_toml(c));
 
   const auto t0 = std::chrono::steady_clock::now();
   std::unique_ptr<Classifier> model;
@@ -164,7 +153,7 @@ void run_dislib(const DislibArgs& a) {
     model = std::make_unique<Classifier>(*backend, c);
     job = std::make_unique<ClassifierRun>(*model, c);
     RunSpec spec;
-    spec.checkpoint = ck_path;
+    spec.checkpoint = out + "/checkpoint.xck";
     spec.started = t0;
     spec.progress_bar = !a.quiet && stderr_is_terminal();
     spec.log_evaluations = !a.quiet;
@@ -176,14 +165,14 @@ void run_dislib(const DislibArgs& a) {
       return job->running();
     };
     if (resuming) {
-      job->restore(ck_path);
-      spec.final_rows_written = truncate_metrics(out + "/metrics.jsonl", model->steps_done());
-      truncate_metrics(out + "/loss.jsonl", model->steps_done());
+      job->restore(spec.checkpoint);
+      dir = RunDirectory::resume(out, to_toml(c), model->steps_done());
+      spec.final_rows_written = dir->final_rows_written();
       if (!a.quiet)
         std::fprintf(stderr, "xent: resuming at step %lld\n",
                      static_cast<long long>(model->steps_done()));
     }
-    JsonlSink metrics(out + "/metrics.jsonl", resuming, out + "/loss.jsonl");
+    const std::unique_ptr<JsonlSink> metrics = dir->sink();
     if (!a.quiet)
       std::fprintf(stderr,
                    "xent: %s, %s classifier, %d repeats, up to %lld steps of batch %d (%lld per "
@@ -193,7 +182,7 @@ void run_dislib(const DislibArgs& a) {
                    static_cast<long long>(model->steps_per_epoch()), backend->name().c_str(),
                    out.c_str());
     // A resumed run whose repeats had all stopped has nothing left to train.
-    if (job->running()) r = run(*job, metrics, spec);
+    if (job->running()) r = run(*job, *metrics, spec);
     model->restore_best();
   }
 
@@ -215,11 +204,18 @@ void run_dislib(const DislibArgs& a) {
   const double wall = seconds_since(t0);
 
   std::string csv = "repeat,seed,split_seed,target,pearson_r\n";
-  nlohmann::ordered_json repeats = nlohmann::ordered_json::array();
+  Summary summary;
+  summary.run = {{"command", "dislib"},
+                 {"experiment", "dislib"},
+                 {"preset", ""},
+                 {"dataset", d.name},
+                 {"model", model_name(c.model)}};
+  summary.config_toml = to_toml(c);
+  summary.backend = backend->name();
   for (int k = 0; k < c.repeats; ++k) {
     const uint64_t seed = c.seed + static_cast<uint64_t>(k);
     const uint64_t split = c.split_seed + static_cast<uint64_t>(k);
-    nlohmann::ordered_json rj = {{"repeat", k}, {"seed", seed}, {"split_seed", split}};
+    nlohmann::ordered_json rj = {{"replica", k}, {"seed", seed}, {"split_seed", split}};
     if (job) {
       const int64_t step = job->best_step()[static_cast<size_t>(k)];
       rj["best_val_acc"] = job->best_acc()[static_cast<size_t>(k)];
@@ -237,7 +233,7 @@ void run_dislib(const DislibArgs& a) {
       csv += line;
     }
     rj["pearson_r"] = pr;
-    repeats.push_back(rj);
+    summary.replicas.push_back(rj);
   }
   nlohmann::ordered_json mean = nlohmann::ordered_json::object(), sd = mean;
   for (size_t t = 0; t < d.targets.size(); ++t) {
@@ -247,24 +243,18 @@ void run_dislib(const DislibArgs& a) {
     mean[d.targets[t]] = m;
     sd[d.targets[t]] = s;
   }
-  nlohmann::ordered_json summary = {{"dataset", d.name},          {"model", model_name(c.model)},
-                                    {"backend", backend->name()}, {"repeats", c.repeats},
-                                    {"targets", d.targets},       {"pearson_r_mean", mean},
-                                    {"pearson_r_std", sd}};
+  summary.results = {{"targets", d.targets}, {"pearson_r_mean", mean}, {"pearson_r_std", sd}};
   if (job) {
-    const int64_t steps = model->steps_done();
-    summary["steps"] = steps;
-    summary["epochs"] = static_cast<double>(steps) / static_cast<double>(model->steps_per_epoch());
-    summary["train_s"] = r.train_s;
-    summary["steps_per_s"] = r.train_s > 0 ? static_cast<double>(r.steps_trained) / r.train_s : 0;
-    summary["steady_steps_per_s"] =
-        r.steady_s > 0 ? static_cast<double>(r.steady_steps) / r.steady_s : 0.0;
+    summary.steps = model->steps_done();
+    summary.results["epochs"] =
+        static_cast<double>(summary.steps) / static_cast<double>(model->steps_per_epoch());
+    summary.timings = run_timings(r, wall);
+  } else {
+    summary.timings = {{"wall_s", wall}};
   }
-  summary["probe_s"] = probe_s;
-  summary["wall_s"] = wall;
-  summary["per_repeat"] = repeats;
-  write_file_atomic(out + "/results.csv", csv);
-  write_file_atomic(out + "/summary.json", summary.dump(2) + "\n");
+  summary.timings["probe_s"] = probe_s;
+  dir->write("results.csv", csv);
+  dir->write_summary(summary);
   if (!a.quiet) {
     print_table(c, d, scores);
     std::printf("\n%.1f s in all (%.1f s probing). Results: %s/summary.json, %s/results.csv\n",

@@ -5,18 +5,15 @@
 #include <cstdio>
 #include <cstdlib>
 #include <ctime>
-#include <filesystem>
-#include <fstream>
 #include <memory>
-#include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "cli/commands.h"
 #include "cli/run_options.h"
-#include "engine/metrics_files.h"
+#include "engine/run_directory.h"
 #include "experiments/synthetic/summary.h"
-#include "io/files.h"
 #include "io/progress.h"
 #include "xent/checkpoint.h"
 #include "xent/error.h"
@@ -63,25 +60,18 @@ void run_train(const TrainArgs& a) {
   Config c;
   std::string out = a.out;
   Checkpoint ck;
-  bool extended = false;
+  std::string ck_path;
   if (!a.resume.empty()) {
     // Everything is checked before DIR is touched: a refused resume leaves the run as it was.
     if (!o.preset.empty() || !o.config.empty() || !out.empty())
       throw InputError("--resume " + a.resume + ": the run keeps its config.toml and outputs; " +
                        "--preset, --config and --out cannot be given with it");
     out = a.resume;
-    const std::string cfg = out + "/config.toml";
-    if (!std::filesystem::exists(cfg))
-      throw InputError(cfg + ": missing (is " + out + " a directory written by xent train?)");
+    const std::string cfg = RunDirectory::resumable(out, "xent train");
     const Config before = load_config("", cfg, {});
     c = load_config("", cfg, o.all_sets());
     check_resume_config(before, c);
-    extended = c.train.steps != before.train.steps;
-    const std::string ck_path = out + "/checkpoint.xck";
-    if (!std::filesystem::exists(ck_path))
-      throw InputError(ck_path +
-                       ": missing (nothing to resume from: the run stopped before its first "
-                       "checkpoint, or the file was removed)");
+    ck_path = out + "/checkpoint.xck";
     ck = read_checkpoint(ck_path);
     check_checkpoint(ck, c, ck_path);
     if (ck.step > c.train.steps)
@@ -99,8 +89,9 @@ void run_train(const TrainArgs& a) {
     std::fprintf(stderr,
                  "xent: train.tf32 applies to the CUDA backend; the CPU computes in FP32\n");
   if (out.empty()) out = default_out(o.preset.empty() ? std::string("default") : o.preset);
-  const std::string ck_path = out + "/checkpoint.xck";
-  if (a.resume.empty()) prepare_output_dir(out, a.force);
+
+  std::optional<RunDirectory> dir;
+  if (a.resume.empty()) dir = RunDirectory::fresh(out, a.force, to_toml(c));
 
   const bool tty = !a.quiet && stderr_is_terminal();
   if (!a.quiet)
@@ -110,39 +101,28 @@ void run_train(const TrainArgs& a) {
                  static_cast<long long>(c.train.steps), c.train.batch, backend->name().c_str(),
                  out.c_str());
   const auto t0 = std::chrono::steady_clock::now();
-  std::unique_ptr<Trainer> trainer_ptr;
+  Trainer trainer(*backend, c);
+  if (!a.resume.empty()) {
+    restore_checkpoint(trainer, ck, ck_path);
+    ck.tensors = {};  // a host copy of the whole state: not worth keeping for the run
+    dir = RunDirectory::resume(out, to_toml(c), ck.step);
+    if (!a.quiet)
+      std::fprintf(stderr, "xent: resuming at step %lld\n", static_cast<long long>(ck.step));
+  }
   RunSpec spec;
-  spec.checkpoint = a.no_checkpoint ? std::string() : ck_path;
+  spec.checkpoint = a.no_checkpoint ? std::string() : dir->checkpoint();
   spec.started = t0;
   spec.progress_bar = tty;
   spec.log_evaluations = !a.quiet;
-  if (!a.resume.empty()) {
-    trainer_ptr = std::make_unique<Trainer>(*backend, c);
-    restore_checkpoint(*trainer_ptr, ck, ck_path);
-    ck.tensors = {};  // a host copy of the whole state: not worth keeping for the run
-    if (extended) write_file_atomic(out + "/config.toml", to_toml(c));
-    std::remove((out + "/summary.json").c_str());
-    spec.final_rows_written = truncate_metrics(out + "/metrics.jsonl", ck.step);
-    truncate_metrics(out + "/loss.jsonl", ck.step);
-    if (!a.quiet)
-      std::fprintf(stderr, "xent: resuming at step %lld\n", static_cast<long long>(ck.step));
-  } else {
-    write_file_atomic(out + "/config.toml", to_toml(c));
-    for (const char* f : {"/summary.json", "/checkpoint.xck", "/loss.jsonl"})
-      std::remove((out + f).c_str());
-  }
-  JsonlSink metrics(out + "/metrics.jsonl", !a.resume.empty(), out + "/loss.jsonl");
-  if (!trainer_ptr) trainer_ptr = std::make_unique<Trainer>(*backend, c);
-  Trainer& trainer = *trainer_ptr;
+  spec.final_rows_written = dir->final_rows_written();
   TrainerRun job(trainer);
-  const RunOutcome r = run(job, metrics, spec);
+  const RunOutcome r = run(job, *dir->sink(), spec);
   const double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
 
   std::vector<uint64_t> seeds;
   for (int k = 0; k < c.train.population; ++k) seeds.push_back(trainer.seed(k));
-  const nlohmann::ordered_json summary =
-      train_summary(o.preset, backend->name(), c, seeds, r, wall);
-  write_file_atomic(out + "/summary.json", summary.dump(2) + "\n");
+  dir->write_summary(synthetic_summary("train", o.preset, backend->name(), c, trainer.steps_done(),
+                                       seeds, r.metrics, run_timings(r, wall)));
   if (!a.quiet) {
     std::vector<ReplicaMetrics> ms;
     for (const MetricValues& v : r.metrics) ms.push_back(replica_metrics(v));

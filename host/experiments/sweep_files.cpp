@@ -1,11 +1,10 @@
 // A sweep's files: each run's directory and the gathered results table.
 #include <cstdio>
 #include <filesystem>
-#include <fstream>
 #include <nlohmann/json.hpp>
 #include <sstream>
 
-#include "engine/metrics_files.h"
+#include "engine/run_directory.h"
 #include "experiments/sweep.h"
 #include "experiments/synthetic/summary.h"
 #include "io/files.h"
@@ -16,13 +15,6 @@ namespace xent {
 namespace {
 
 using Json = nlohmann::ordered_json;
-
-// TOML values of a resolved config are JSON too (numbers, "strings", [arrays], booleans).
-Json json_value(const std::string& toml_value) {
-  Json j = Json::parse(toml_value, nullptr, false);
-  if (j.is_discarded()) return toml_value;
-  return j;
-}
 
 std::string csv_field(const std::string& s) {
   if (s.find_first_of(",\"\n\r") == std::string::npos) return s;
@@ -50,7 +42,12 @@ Json table_row(const std::string& out, const SweepRun& r) {
   const std::string dir = run_dir(out, r);
   const Json summary = Json::parse(read_file_or_empty(dir + "/summary.json"), nullptr, false);
   const Json failed = Json::parse(read_file_or_empty(dir + "/failed.json"), nullptr, false);
-  if (summary.is_object() && summary.contains("metrics")) {
+  if (summary.is_object() && summary.contains("schema")) {
+    row["status"] = "ok";
+    row["wall_s"] = summary["timings"].value("wall_s", Json());
+    for (const auto& m : metric_names()) row[m] = summary["replicas"][0].value(m, Json());
+  } else if (summary.is_object() && summary.contains("metrics")) {
+    // A run written before summary.json's envelope (a sweep begun by an older xent).
     row["status"] = "ok";
     row["wall_s"] = summary.value("wall_s", Json());
     for (const auto& m : metric_names()) row[m] = summary["metrics"].value(m, Json());
@@ -61,7 +58,7 @@ Json table_row(const std::string& out, const SweepRun& r) {
     row["error"] = "did not finish (no summary.json: the sweep was stopped before this run ended)";
   }
   Json config = Json::object();
-  for (const auto& [k, v] : key_values(r.config)) config[k] = json_value(v);
+  for (const auto& [k, v] : key_values(r.config)) config[k] = toml_value_json(v);
   row["config"] = config;
   return row;
 }
@@ -71,29 +68,28 @@ Json table_row(const std::string& out, const SweepRun& r) {
 std::string run_dir(const std::string& out, const SweepRun& r) { return out + "/runs/" + r.id; }
 
 void write_run(const std::string& out, const SweepRun& r, const RunResult& res) {
-  const std::string dir = run_dir(out, r);
-  std::error_code ec;
-  std::filesystem::create_directories(dir, ec);
-  if (ec) throw InputError(dir + ": cannot create directory (" + ec.message() + ")");
-  write_file_atomic(dir + "/config.toml", to_toml(r.config));
-  write_file_atomic(dir + "/metrics.jsonl", res.metrics_jsonl);
-  Json j = {{"run", r.id},
-            {"row", r.row},
-            {"seed", r.seed},
-            {"status", res.ok ? "ok" : "failed"},
-            {"steps", r.config.train.steps},
-            {"backend", res.backend},
-            {"population", res.population},
-            {"rank", res.rank},
-            {"wall_s", res.wall_s}};
+  const RunDirectory dir = RunDirectory::fresh(run_dir(out, r), true, to_toml(r.config));
+  dir.write("metrics.jsonl", res.metrics_jsonl);
   if (res.ok) {
-    j["metrics"] = metrics_json(metric_values(res.metrics));
-    write_file_atomic(dir + "/summary.json", j.dump(2) + "\n");
-    std::remove((dir + "/failed.json").c_str());
+    Summary s = synthetic_summary("sweep", "", res.backend, r.config, r.config.train.steps,
+                                  {r.seed}, {metric_values(res.metrics)}, {{"wall_s", res.wall_s}});
+    s.run["id"] = r.id;
+    s.run["row"] = r.row;
+    s.run["rank"] = res.rank;
+    s.run["population"] = res.population;
+    dir.write_summary(s);
   } else {
-    j["error"] = res.error;
-    std::remove((dir + "/summary.json").c_str());
-    write_file_atomic(dir + "/failed.json", j.dump(2) + "\n");
+    const Json j = {{"run", r.id},
+                    {"row", r.row},
+                    {"seed", r.seed},
+                    {"status", "failed"},
+                    {"steps", r.config.train.steps},
+                    {"backend", res.backend},
+                    {"population", res.population},
+                    {"rank", res.rank},
+                    {"wall_s", res.wall_s},
+                    {"error", res.error}};
+    dir.write("failed.json", j.dump(2) + "\n");
   }
 }
 

@@ -11,9 +11,8 @@
 #include <utility>
 #include <vector>
 
-#include "engine/metrics_files.h"
+#include "engine/run_directory.h"
 #include "experiments/synthetic/summary.h"
-#include "io/files.h"
 #include "io/progress.h"
 #include "module.h"
 #include "xent/checkpoint.h"
@@ -34,9 +33,7 @@ constexpr auto kPollEvery = std::chrono::milliseconds(100);
 // The rows go to memory (Run.metrics) and, with out, to metrics.jsonl as `xent train` writes it.
 class RunSink final : public MetricsSink {
  public:
-  RunSink(const std::string& jsonl, const std::string& loss_jsonl) {
-    if (!jsonl.empty()) file_.emplace(jsonl, false, loss_jsonl);
-  }
+  explicit RunSink(std::unique_ptr<JsonlSink> file) : file_(std::move(file)) {}
   void write(const std::vector<MetricsRow>& rows) override {
     memory.write(rows);
     if (file_) file_->write(rows);
@@ -48,7 +45,7 @@ class RunSink final : public MetricsSink {
   MemorySink memory;
 
  private:
-  std::optional<JsonlSink> file_;
+  std::unique_ptr<JsonlSink> file_;
 };
 
 nb::dict row_dict(const MetricsRow& r) {
@@ -93,18 +90,13 @@ class Run {
     PendingError pending;
     {
       nb::gil_scoped_release release;
-      if (!out.empty()) {
-        prepare_output_dir(out, false);
-        write_file_atomic(out + "/config.toml", to_toml(c_.config));
-        for (const char* f : {"/summary.json", "/checkpoint.xck", "/loss.jsonl"})
-          std::remove((out + f).c_str());
-      }
-      RunSink sink(out.empty() ? std::string() : out + "/metrics.jsonl",
-                   out.empty() ? std::string() : out + "/loss.jsonl");
+      std::optional<RunDirectory> dir;
+      if (!out.empty()) dir = RunDirectory::fresh(out, false, to_toml(c_.config));
+      RunSink sink(dir ? dir->sink() : nullptr);
       const auto t0 = Clock::now();
       trainer_ = std::make_unique<Trainer>(*backend_, c_.config);
       RunSpec spec;
-      spec.checkpoint = out.empty() ? std::string() : out + "/checkpoint.xck";
+      spec.checkpoint = dir ? dir->checkpoint() : std::string();
       spec.started = t0;
       spec.progress_bar = terminal_bar;
       auto last_poll = Clock::now();
@@ -150,8 +142,11 @@ class Run {
       if (!pending.error) {
         std::vector<uint64_t> seeds;
         for (int k = 0; k < c_.config.train.population; ++k) seeds.push_back(trainer_->seed(k));
-        summary_ = train_summary(c_.preset, backend_->name(), c_.config, seeds, r, wall).dump(2);
-        if (!out.empty()) write_file_atomic(out + "/summary.json", summary_ + "\n");
+        const Summary summary =
+            synthetic_summary("train", c_.preset, backend_->name(), c_.config,
+                              trainer_->steps_done(), seeds, r.metrics, run_timings(r, wall));
+        summary_ = summary_json(summary).dump(2);
+        if (dir) dir->write_summary(summary);
       }
     }
     pending.raise();
@@ -173,12 +168,11 @@ class Run {
   void save(const std::string& dir, const std::string& metrics_jsonl,
             const std::string& loss_jsonl) {
     nb::gil_scoped_release release;
-    prepare_output_dir(dir, false);
-    write_file_atomic(dir + "/config.toml", to_toml(c_.config));
-    write_checkpoint(dir + "/checkpoint.xck", *trainer_);
-    write_file_atomic(dir + "/metrics.jsonl", metrics_jsonl);
-    write_file_atomic(dir + "/loss.jsonl", loss_jsonl);
-    if (!summary_.empty()) write_file_atomic(dir + "/summary.json", summary_ + "\n");
+    const RunDirectory d = RunDirectory::fresh(dir, false, to_toml(c_.config));
+    write_checkpoint(d.checkpoint(), *trainer_);
+    d.write("metrics.jsonl", metrics_jsonl);
+    d.write("loss.jsonl", loss_jsonl);
+    if (!summary_.empty()) d.write("summary.json", summary_ + "\n");
   }
 
   nb::list metrics() const { return dicts(rows_); }

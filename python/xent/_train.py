@@ -38,8 +38,8 @@ class Run:
     ``metrics``: every evaluation, one dict per replica (the rows of ``metrics.jsonl``);
     ``losses``: the training loss every 100 steps, one dict per replica (step, replica, seed,
     wall_s, loss: the rows of ``loss.jsonl``);
-    ``summary``: the final metrics per replica (``summary.json``, the same dict ``xent train``
-    writes); ``parameters()``: the weights as numpy arrays; ``encode(x)``: the trained encoder
+    ``summary``: what ran, the config, timings and the final metrics per replica
+    (``summary["replicas"][k]``; ``summary.json``, the same dict ``xent train`` writes); ``parameters()``: the weights as numpy arrays; ``encode(x)``: the trained encoder
     on your observations; ``save(dir)``: a run directory that :func:`load` and ``xent train
     --resume`` read.
     """

@@ -30,7 +30,7 @@ def test_summary_and_metrics_are_xent_trains_bit_for_bit(cli, tmp_path, small):
     run = xent.train(small.replace({"train.population": 2}), progress=False)
     want = json.loads((tmp_path / "cli" / "summary.json").read_text())
     assert without_timings(run.summary) == without_timings(want)
-    assert run.summary["preset"] == "default" and run.summary["backend"] == "cpu"
+    assert run.summary["run"]["preset"] == "default" and run.summary["backend"] == "cpu"
     assert no_wall(run.metrics) == no_wall(read_rows(tmp_path / "cli" / "metrics.jsonl"))
     assert [r["step"] for r in run.metrics] == [10, 10, 20, 20, 30, 30]
 

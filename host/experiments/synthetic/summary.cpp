@@ -1,6 +1,6 @@
 #include "experiments/synthetic/summary.h"
 
-#include "engine/metrics_files.h"
+#include <utility>
 
 namespace xent {
 
@@ -10,27 +10,23 @@ const std::vector<std::string>& metric_names() {
   return names;
 }
 
-nlohmann::ordered_json train_summary(const std::string& preset, const std::string& backend,
-                                     const Config& c, const std::vector<uint64_t>& seeds,
-                                     const RunOutcome& r, double wall_s) {
-  nlohmann::ordered_json replicas = nlohmann::ordered_json::array();
-  for (size_t k = 0; k < r.metrics.size(); ++k) {
+Summary synthetic_summary(const std::string& command, const std::string& preset,
+                          const std::string& backend, const Config& c, int64_t steps,
+                          const std::vector<uint64_t>& seeds,
+                          const std::vector<MetricValues>& metrics,
+                          nlohmann::ordered_json timings) {
+  Summary s;
+  s.run = {{"command", command}, {"experiment", "synthetic"}, {"preset", preset}};
+  s.config_toml = to_toml(c);
+  s.backend = backend;
+  s.steps = steps;
+  s.timings = std::move(timings);
+  for (size_t k = 0; k < metrics.size(); ++k) {
     nlohmann::ordered_json j = {{"replica", k}, {"seed", seeds[k]}};
-    j.update(metrics_json(r.metrics[k]));
-    replicas.push_back(j);
+    j.update(metrics_json(metrics[k]));
+    s.replicas.push_back(j);
   }
-  const auto rate = [](int64_t steps, double s) {
-    return steps > 0 && s > 0 ? static_cast<double>(steps) / s : 0.0;
-  };
-  return {{"preset", preset},
-          {"backend", backend},
-          {"steps", c.train.steps},
-          {"population", c.train.population},
-          {"wall_s", wall_s},
-          {"steps_per_s", rate(r.steps_trained, r.train_s)},
-          {"steady_steps", r.steady_steps},
-          {"steady_steps_per_s", rate(r.steady_steps, r.steady_s)},
-          {"replicas", replicas}};
+  return s;
 }
 
 }  // namespace xent
