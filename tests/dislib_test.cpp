@@ -11,8 +11,8 @@
 #include <vector>
 
 #include "cpu/cpu_backend.h"
-#include "experiments/dislib_config.h"
-#include "experiments/dislib_train.h"
+#include "experiments/dislib/classifier.h"
+#include "experiments/dislib/config.h"
 #include "run_xent.h"
 #include "xent/checkpoint.h"
 #include "xent/error.h"
@@ -220,7 +220,7 @@ TEST(Dislib, LinearModelTrainsAndProbes) {
   const EvalResult after = m.evaluate({fit})[0];
   EXPECT_LT(after.loss, before.loss);
   const ProbeImages im = probe_images(c, m.splits()[0]);
-  const ProbeScores r = probe_factors(
+  const ProbeScores r = correlate_factors(
       m.data(), im.fit, im.score, c.width, c.batch,
       [&](const int32_t* images, int64_t n, float* f) { m.features(0, images, n, f); });
   ASSERT_EQ(r.size(), m.data().targets.size());
@@ -243,7 +243,7 @@ TEST(Dislib, Shapes3dTrainsAndProbes) {
   const EvalResult before = m.evaluate({im.fit})[0];
   for (int s = 0; s < 40; ++s) m.step();
   EXPECT_LT(m.evaluate({im.fit})[0].loss, before.loss);
-  const ProbeScores r = probe_factors(
+  const ProbeScores r = correlate_factors(
       m.data(), im.fit, im.score, c.width, c.batch,
       [&](const int32_t* images, int64_t n, float* f) { m.features(0, images, n, f); });
   EXPECT_EQ(m.data().targets[0], "floor_hue");

@@ -12,16 +12,16 @@
 
 #include "cpu/cpu_backend.h"
 #include "cpu/ops.h"
-#include "experiments/dislib_config.h"
-#include "experiments/dislib_train.h"
+#include "experiments/dislib/classifier.h"
+#include "experiments/dislib/config.h"
 #include "run_xent.h"
 #include "xent/error.h"
 
 namespace xent::dsprites {
 namespace {
 
+using dislib::correlate_factors;
 using dislib::make_split;
-using dislib::probe_factors;
 using dislib::ProbeScores;
 using dislib::Split;
 
@@ -212,7 +212,7 @@ TEST(Dsprites, ProbeRecoversLinearFeaturesAndNotNoise) {
   const Split s = make_split(kImages, 0);
   const std::vector<int32_t> fit(s.val.begin(), s.val.begin() + 4096),
       score(s.test.begin(), s.test.begin() + 4096);
-  const ProbeScores exact = probe_factors(
+  const ProbeScores exact = correlate_factors(
       data(), fit, score, kTargets, 1000, [](const int32_t* im, int64_t n, float* out) {
         double t[kTargets];
         for (int64_t r = 0; r < n; ++r) {
@@ -225,7 +225,7 @@ TEST(Dsprites, ProbeRecoversLinearFeaturesAndNotNoise) {
   std::mt19937 gen(5);
   std::normal_distribution<float> noise;
   const ProbeScores none =
-      probe_factors(data(), fit, score, 8, 1000, [&](const int32_t*, int64_t n, float* out) {
+      correlate_factors(data(), fit, score, 8, 1000, [&](const int32_t*, int64_t n, float* out) {
         for (int64_t i = 0; i < n * 8; ++i) out[i] = noise(gen);
       });
   for (double r : none) EXPECT_LT(std::abs(r), 5 / std::sqrt(4096.0));
@@ -298,9 +298,9 @@ TEST(Dsprites, ShortTrainingLearnsShapeAndTheProbeBeatsChance) {
   const dislib::EvalResult after = model.evaluate({fit})[0];
   EXPECT_LT(after.loss, before.loss);
   EXPECT_GT(after.acc, 0.5);
-  const ProbeScores r =
-      probe_factors(data(), fit, score, o.width, o.batch,
-                    [&](const int32_t* im, int64_t n, float* f) { model.features(0, im, n, f); });
+  const ProbeScores r = correlate_factors(
+      data(), fit, score, o.width, o.batch,
+      [&](const int32_t* im, int64_t n, float* f) { model.features(0, im, n, f); });
   EXPECT_GT(r[0], 0.3);  // shape
   EXPECT_GT(r[4], 0.5);  // posX
   EXPECT_GT(r[5], 0.5);  // posY

@@ -120,8 +120,8 @@ TEST(ProbeFactorsCli, TheFigureDrawsEveryFeatureSet) {
   const fs::path png = f.dir / "out" / "factors.png";
   ASSERT_TRUE(fs::exists(png));
   EXPECT_FALSE(fs::exists(f.dir / "out" / "factors.png.tmp"));
-  // The first two colours of the cycle (host/experiments/factor_figure.cpp), one per feature
-  // set: 17 markers each and the legend's; the third colour is not used.
+  // The first two colours of the cycle (host/experiments/imagenet_x/factor_figure.cpp), one per
+  // feature set: 17 markers each and the legend's; the third colour is not used.
   EXPECT_GT(count_colour(png, 31, 119, 180), 17 * 30);
   EXPECT_GT(count_colour(png, 255, 127, 14), 17 * 30);
   EXPECT_EQ(count_colour(png, 44, 160, 44), 0);

@@ -1,6 +1,6 @@
 // The classification probe: the binary metrics against scikit-learn's definitions on cases
 // worked by hand, and the ImageNet-X protocol (filters, split, balance, repeats, errors).
-#include "experiments/probe_factors.h"
+#include "experiments/imagenet_x/probe_factors.h"
 
 #include <gtest/gtest.h>
 

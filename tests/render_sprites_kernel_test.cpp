@@ -6,7 +6,7 @@
 #include "cpu/cpu_backend.h"
 #include "cpu/ops.h"
 #include "cuda/cuda_backend.h"
-#include "experiments/dislib_train.h"
+#include "experiments/dislib/classifier.h"
 #include "kernels/render_sprites.h"
 #include "xent/dsprites.h"
 

@@ -1,5 +1,5 @@
 // Sweeps: populations of different per-replica configs, sweep files and their errors.
-#include "experiments/sweep.h"
+#include "experiments/synthetic/sweep.h"
 
 #include <gtest/gtest.h>
 

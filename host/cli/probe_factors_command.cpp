@@ -1,5 +1,5 @@
 // `xent probe-factors`: the classification probe of the paper's ImageNet-X experiment
-// (host/experiments/probe_factors.h) on the user's feature files, with every step of the
+// (host/experiments/imagenet_x/probe_factors.h) on the user's feature files, with every step of the
 // reference protocol a flag that defaults to the reference's value.
 #include <algorithm>
 #include <cmath>
@@ -14,8 +14,8 @@
 #include <vector>
 
 #include "cli/commands.h"
-#include "experiments/factor_figure.h"
-#include "experiments/probe_factors.h"
+#include "experiments/imagenet_x/factor_figure.h"
+#include "experiments/imagenet_x/probe_factors.h"
 #include "io/files.h"
 #include "xent/error.h"
 #include "xent/npy.h"

@@ -15,7 +15,7 @@
 #include <vector>
 
 #include "cli/commands.h"
-#include "experiments/sweep.h"
+#include "experiments/synthetic/sweep.h"
 #include "io/files.h"
 #include "xent/error.h"
 #if defined(XENT_HAVE_MPI)

@@ -37,4 +37,5 @@ NB_MODULE(_xent, m) {
   xent::py::bind_data(m);
   xent::py::bind_train(m);
   xent::py::bind_sweep(m);
+  xent::py::bind_dislib(m);
 }

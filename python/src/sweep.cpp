@@ -1,6 +1,6 @@
 // xent.sweep: `xent sweep` on one rank (host/cli/sweep_command.cpp), from a file or from the
 // text the package wrote for a dict.
-#include "experiments/sweep.h"
+#include "experiments/synthetic/sweep.h"
 
 #include <nanobind/stl/string.h>
 

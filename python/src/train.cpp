@@ -26,10 +26,6 @@ namespace {
 using Clock = std::chrono::steady_clock;
 using Features = nb::ndarray<const float, nb::ndim<2>, nb::c_contig, nb::device::cpu>;
 
-// How often, at most, a run takes the GIL between steps to look for Ctrl-C and update the
-// progress bar: rarely enough to cost nothing against a step, often enough to stop at once.
-constexpr auto kPollEvery = std::chrono::milliseconds(100);
-
 // The rows go to memory (Run.metrics) and, with out, to metrics.jsonl as `xent train` writes it.
 class RunSink final : public MetricsSink {
  public:
@@ -46,32 +42,6 @@ class RunSink final : public MetricsSink {
 
  private:
   std::unique_ptr<JsonlSink> file_;
-};
-
-nb::dict row_dict(const MetricsRow& r) {
-  nb::dict d;
-  d["step"] = r.step;
-  d["replica"] = r.replica;
-  d["seed"] = r.seed;
-  d["wall_s"] = r.wall_s;
-  for (const Metric& m : r.values) d[m.name.c_str()] = m.value;
-  return d;
-}
-
-nb::list dicts(const std::vector<MetricsRow>& rows) {
-  nb::list out;
-  for (const MetricsRow& r : rows) out.append(row_dict(r));
-  return out;
-}
-
-// A Python exception raised while the GIL was released for the run (Ctrl-C, a callback's
-// error): kept until the run has stopped, then raised in the caller's thread.
-struct PendingError {
-  std::unique_ptr<nb::python_error> error;
-  void keep(nb::python_error& e) { error = std::make_unique<nb::python_error>(std::move(e)); }
-  void raise() {
-    if (error) throw nb::python_error(*error);
-  }
 };
 
 class Run {

@@ -13,6 +13,7 @@ the same config keys, presets, files and numbers.
 
 from ._config import Config, ConfigError, config, presets
 from ._data import DgpSource, probe, sample
+from ._dislib import dislib
 from ._sweep import sweep
 from ._train import Run, load, train
 from ._xent import DeviceError, DivergedError, InputError
@@ -26,6 +27,7 @@ __all__ = [
     "InputError",
     "Run",
     "config",
+    "dislib",
     "load",
     "presets",
     "probe",

@@ -7,7 +7,7 @@
 #include <string>
 #include <vector>
 
-#include "experiments/probe_factors.h"
+#include "experiments/imagenet_x/probe_factors.h"
 
 namespace xent {
 

@@ -1,4 +1,4 @@
-#include "experiments/dislib_train.h"
+#include "experiments/dislib/classifier.h"
 
 #include <cblas.h>
 
@@ -12,9 +12,9 @@
 
 namespace xent::dislib {
 
-ProbeScores probe_factors(const Dataset& d, const std::vector<int32_t>& fit,
-                          const std::vector<int32_t>& score, int p, int64_t chunk,
-                          const std::function<void(const int32_t*, int64_t, float*)>& features) {
+ProbeScores correlate_factors(
+    const Dataset& d, const std::vector<int32_t>& fit, const std::vector<int32_t>& score, int p,
+    int64_t chunk, const std::function<void(const int32_t*, int64_t, float*)>& features) {
   const int q = static_cast<int>(d.targets.size());
   const int w = p + q;
   std::vector<float> f(static_cast<size_t>(chunk) * p);
@@ -62,15 +62,15 @@ ProbeScores probe_factors(const Dataset& d, const std::vector<int32_t>& fit,
   return out;
 }
 
-ProbeScores probe_pixels(Backend& b, const Dataset& d, const std::vector<int32_t>& fit,
-                         const std::vector<int32_t>& score) {
+ProbeScores correlate_pixels(Backend& b, const Dataset& d, const std::vector<int32_t>& fit,
+                             const std::vector<int32_t>& score) {
   constexpr int64_t kChunk = 1024;
   const std::vector<uint8_t> host = d.tables();
   DeviceArray<uint8_t> tables(b, host.size());
   tables.upload(host);
   DeviceArray<int32_t> index(b, kChunk);
   DeviceArray<float> images(b, static_cast<size_t>(kChunk) * d.values);
-  return probe_factors(
+  return correlate_factors(
       d, fit, score, d.values, kChunk, [&](const int32_t* im, int64_t n, float* out) {
         b.upload(index.data(), im, static_cast<size_t>(n) * sizeof(int32_t));
         render(b, d, tables.data(), index.data(), nullptr, 1, n, images.data(), nullptr);

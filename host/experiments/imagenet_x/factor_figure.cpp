@@ -1,4 +1,4 @@
-#include "experiments/factor_figure.h"
+#include "experiments/imagenet_x/factor_figure.h"
 
 #include <algorithm>
 #include <cmath>

@@ -1,4 +1,4 @@
-#include "experiments/probe_factors.h"
+#include "experiments/imagenet_x/probe_factors.h"
 
 #include <algorithm>
 #include <cmath>

@@ -4,7 +4,7 @@
 #include <cstdio>
 
 #include "engine/metrics_files.h"
-#include "experiments/sweep.h"
+#include "experiments/synthetic/sweep.h"
 #include "io/progress.h"
 #include "xent/error.h"
 #include "xent/run.h"

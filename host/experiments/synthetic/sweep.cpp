@@ -1,4 +1,4 @@
-#include "experiments/sweep.h"
+#include "experiments/synthetic/sweep.h"
 
 #include <toml++/toml.h>
 

@@ -1,7 +1,6 @@
-#include "xent/dislib.h"
-
 #include <algorithm>
 
+#include "xent/dislib.h"
 #include "xent/dsprites.h"
 #include "xent/error.h"
 #include "xent/philox.h"

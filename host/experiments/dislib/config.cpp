@@ -1,4 +1,4 @@
-#include "experiments/dislib_config.h"
+#include "experiments/dislib/config.h"
 
 #include <algorithm>
 #include <cmath>

@@ -10,7 +10,7 @@
 #include <string>
 #include <vector>
 
-#include "experiments/dislib_config.h"
+#include "experiments/dislib/config.h"
 #include "xent/backend.h"
 #include "xent/dislib.h"
 #include "xent/layers.h"
@@ -28,13 +28,13 @@ using ProbeScores = std::vector<double>;
 // Fits the probe on `fit` images and scores it on `score` images. features(images, n, out)
 // writes n rows of p floats for the given image numbers; it is called on chunks of at most
 // `chunk` images.
-ProbeScores probe_factors(const Dataset& d, const std::vector<int32_t>& fit,
-                          const std::vector<int32_t>& score, int p, int64_t chunk,
-                          const std::function<void(const int32_t*, int64_t, float*)>& features);
+ProbeScores correlate_factors(const Dataset& d, const std::vector<int32_t>& fit,
+                              const std::vector<int32_t>& score, int p, int64_t chunk,
+                              const std::function<void(const int32_t*, int64_t, float*)>& features);
 
 // The raw-pixel baseline: the same probe on the images themselves, rendered by `b`.
-ProbeScores probe_pixels(Backend& b, const Dataset& d, const std::vector<int32_t>& fit,
-                         const std::vector<int32_t>& score);
+ProbeScores correlate_pixels(Backend& b, const Dataset& d, const std::vector<int32_t>& fit,
+                             const std::vector<int32_t>& score);
 
 // The images a repeat's probe uses: the first probe.fit of its validation part and the first
 // probe.score of its test part (all when 0).

@@ -5,8 +5,8 @@
 #include <sstream>
 
 #include "engine/run_directory.h"
-#include "experiments/sweep.h"
 #include "experiments/synthetic/summary.h"
+#include "experiments/synthetic/sweep.h"
 #include "io/files.h"
 #include "xent/error.h"
 #include "xent/trainer_run.h"
