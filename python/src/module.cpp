@@ -38,4 +38,5 @@ NB_MODULE(_xent, m) {
   xent::py::bind_train(m);
   xent::py::bind_sweep(m);
   xent::py::bind_dislib(m);
+  xent::py::bind_probe_factors(m);
 }

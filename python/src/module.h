@@ -56,5 +56,6 @@ void bind_data(nb::module_& m);
 void bind_train(nb::module_& m);
 void bind_sweep(nb::module_& m);
 void bind_dislib(nb::module_& m);
+void bind_probe_factors(nb::module_& m);
 
 }  // namespace xent::py

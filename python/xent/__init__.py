@@ -14,6 +14,7 @@ the same config keys, presets, files and numbers.
 from ._config import Config, ConfigError, config, presets
 from ._data import DgpSource, probe, sample
 from ._dislib import dislib
+from ._probe_factors import probe_factors
 from ._sweep import sweep
 from ._train import Run, load, train
 from ._xent import DeviceError, DivergedError, InputError
@@ -31,6 +32,7 @@ __all__ = [
     "load",
     "presets",
     "probe",
+    "probe_factors",
     "sample",
     "sweep",
     "train",
