@@ -5,6 +5,7 @@
 #include <functional>
 #include <limits>
 
+#include "io/config_keys.h"
 #include "io/files.h"
 #include "io/toml_values.h"
 #include "xent/checkpoint.h"
@@ -19,88 +20,55 @@ using namespace toml_io;
 const std::vector<std::pair<std::string, ModelKind>> kModels = {
     {"pixels", ModelKind::Pixels}, {"linear", ModelKind::Linear}, {"mlp", ModelKind::Mlp}};
 
-// One key: its name, its meaning for --help, how to read and write it, and whether a resumed
-// run may change it.
-struct Key {
-  std::string name, help;
-  std::function<void(RunConfig&, const toml::node&, const std::string&)> set;
-  std::function<std::string(const RunConfig&)> get;
-  bool resume = false;
-};
+using Key = config_keys::Key<RunConfig>;
+using Table = config_keys::Table<RunConfig>;
 
-uint64_t as_seed(const toml::node& n, const std::string& w) {
-  const int64_t v = as_int(n, w);
-  if (v < 0) bad(w, "must be >= 0");
-  return static_cast<uint64_t>(v);
-}
-
-#define XENT_KEY(NAME, FIELD, READ, WRITE, HELP, RESUME)                                         \
-  Key {                                                                                          \
-    NAME, HELP, [](RunConfig& c, const toml::node& n, const std::string& w) { c.FIELD = READ; }, \
-        [](const RunConfig& c) { return WRITE; }, RESUME                                         \
-  }
-
-const std::vector<Key>& keys() {
-  static const std::vector<Key> k = {
-      XENT_KEY("data.name", dataset, as_string(n, w), quote(c.dataset), "dsprites or shapes3d",
-               false),
-      XENT_KEY("data.split_seed", split_seed, as_seed(n, w), std::to_string(c.split_seed),
-               "the 80/10/10 split's permutation; repeat r uses split_seed + r", false),
-      XENT_KEY("model.kind", model, as_enum(n, w, kModels), quote(enum_name(c.model, kModels)),
-               "pixels, linear (one layer to model.width) or mlp", false),
-      XENT_KEY("model.width", width, as_int32(n, w), std::to_string(c.width),
-               "units of the representation (and of each hidden layer)", false),
-      XENT_KEY("model.layers", layers, as_int32(n, w), std::to_string(c.layers),
-               "mlp: hidden layers of Linear + BatchNorm + ReLU", false),
-      XENT_KEY("train.batch", batch, as_int32(n, w), std::to_string(c.batch), "batch size", false),
-      XENT_KEY("train.lr", lr, as_double(n, w), num(c.lr), "Adam learning rate", false),
-      XENT_KEY("train.max_epochs", max_epochs, as_int(n, w), std::to_string(c.max_epochs),
-               "epochs over the training split at most", true),
-      XENT_KEY("train.steps", steps, as_int(n, w), std::to_string(c.steps),
-               "> 0: exactly this many steps instead of epochs", true),
-      XENT_KEY("train.stop_acc", stop_acc, as_double(n, w), num(c.stop_acc),
-               "a repeat stops once its validation accuracy exceeds this (1: never)", false),
-      XENT_KEY("train.repeats", repeats, as_int32(n, w), std::to_string(c.repeats),
-               "repeats trained together (seeds train.seed + r)", false),
-      XENT_KEY("train.seed", seed, as_seed(n, w), std::to_string(c.seed),
-               "initialisation and batch order of repeat 0", false),
-      XENT_KEY("train.eval_every", eval_every, as_int(n, w), std::to_string(c.eval_every),
-               "validation every N steps (0: every epoch)", false),
-      XENT_KEY("train.checkpoint_every", checkpoint_every, as_int(n, w),
-               std::to_string(c.checkpoint_every), "checkpoint every N steps (0: start and end)",
-               true),
-      XENT_KEY("train.threads", threads, as_int32(n, w), std::to_string(c.threads),
-               "CPU backend threads (0: every core); the results do not depend on it", true),
-      XENT_KEY("probe.fit", probe_fit, as_int(n, w), std::to_string(c.probe_fit),
-               "validation images that fit the probe (0: all)", false),
-      XENT_KEY("probe.score", probe_score, as_int(n, w), std::to_string(c.probe_score),
-               "test images that score the probe (0: all)", false),
-  };
-  return k;
-}
-#undef XENT_KEY
-
-const Key* find_key(const std::string& name) {
-  for (const Key& k : keys())
-    if (k.name == name) return &k;
-  return nullptr;
-}
-
-bool is_section(const std::string& name) {
-  return name == "data" || name == "model" || name == "train" || name == "probe";
-}
-
-void apply(RunConfig& c, const std::string& key, const toml::node& v, const std::string& where) {
-  const Key* k = find_key(key);
-  if (!k)
-    bad(where, "unknown key '" + shown(key) + "' (see `xent dislib --help` for the key list)");
-  k->set(c, v, where);
+const Table& table() {
+  using namespace config_keys;
+  using C = RunConfig;
+  static const Table t(
+      {
+          string_key<C>("data.name", XENT_FIELD(dataset), {}, "dsprites or shapes3d"),
+          seed_key<C>("data.split_seed", XENT_FIELD(split_seed), {},
+                      "the 80/10/10 split's permutation; repeat r uses split_seed + r"),
+          enum_key<C>("model.kind", XENT_FIELD(model), kModels, {},
+                      "pixels, linear (one layer to model.width) or mlp"),
+          int_key<C>("model.width", XENT_FIELD(width), {},
+                     "units of the representation (and of each hidden layer)"),
+          int_key<C>("model.layers", XENT_FIELD(layers), {},
+                     "mlp: hidden layers of Linear + BatchNorm + ReLU"),
+          int_key<C>("train.batch", XENT_FIELD(batch), {}, "batch size"),
+          real_key<C, double>("train.lr", XENT_FIELD(lr), {}, "Adam learning rate"),
+          int64_key<C>("train.max_epochs", XENT_FIELD(max_epochs), {.resume = true},
+                       "epochs over the training split at most"),
+          int64_key<C>("train.steps", XENT_FIELD(steps), {.resume = true},
+                       "> 0: exactly this many steps instead of epochs"),
+          real_key<C, double>("train.stop_acc", XENT_FIELD(stop_acc), {},
+                              "a repeat stops once its validation accuracy exceeds this (1: "
+                              "never)"),
+          int_key<C>("train.repeats", XENT_FIELD(repeats), {},
+                     "repeats trained together (seeds train.seed + r)"),
+          seed_key<C>("train.seed", XENT_FIELD(seed), {},
+                      "initialisation and batch order of repeat 0"),
+          int64_key<C>("train.eval_every", XENT_FIELD(eval_every), {},
+                       "validation every N steps (0: every epoch)"),
+          int64_key<C>("train.checkpoint_every", XENT_FIELD(checkpoint_every), {.resume = true},
+                       "checkpoint every N steps (0: start and end)"),
+          int_key<C>("train.threads", XENT_FIELD(threads), {.resume = true},
+                     "CPU backend threads (0: every core); the results do not depend on it"),
+          int64_key<C>("probe.fit", XENT_FIELD(probe_fit), {},
+                       "validation images that fit the probe (0: all)"),
+          int64_key<C>("probe.score", XENT_FIELD(probe_score), {},
+                       "test images that score the probe (0: all)"),
+      },
+      "xent dislib");
+  return t;
 }
 
 std::string without_resume_keys(const RunConfig& c) {
   std::string out;
-  for (const Key& k : keys())
-    if (!k.resume) out += k.name + " = " + k.get(c) + "\n";
+  for (const Key& k : table().keys())
+    if (!k.attrs.resume) out += k.name + " = " + k.get(c) + "\n";
   return out;
 }
 
@@ -116,14 +84,8 @@ RunConfig load_run_config(const std::string& file, const std::vector<std::string
 RunConfig load_run_config_text(const std::string& text, const std::string& file,
                                const std::vector<std::string>& sets) {
   RunConfig c;
-  auto set = [&](const std::string& key, const toml::node& v, const std::string& where) {
-    apply(c, key, v, where);
-  };
-  apply_table(parse_document(text, file), "", file, is_section, set);
-  for (const std::string& s : sets)
-    apply_set(
-        s, "--set", [](const std::string& key) { return find_key(key) != nullptr; },
-        "`xent dislib --help`", set);
+  table().apply_table(c, parse_document(text, file), file);
+  for (const std::string& set : sets) table().apply_set(c, set, "--set");
   validate(c);
   return c;
 }
@@ -159,36 +121,12 @@ void validate(const RunConfig& c) {
          "must be 0 (all) or in [2, " + std::to_string(n_held) + "], got " + std::to_string(v));
 }
 
-std::string to_toml(const RunConfig& c) {
-  std::string out, section;
-  for (const Key& k : keys()) {
-    const size_t dot = k.name.find('.');
-    const std::string s = k.name.substr(0, dot);
-    if (s != section) out += (section.empty() ? "[" : "\n[") + s + "]\n";
-    section = s;
-    out += k.name.substr(dot + 1) + " = " + k.get(c) + "\n";
-  }
-  return out;
-}
+std::string to_toml(const RunConfig& c) { return table().to_toml(c); }
 
-std::string run_config_help() {
-  const RunConfig d;
-  std::string out;
-  for (const Key& k : keys()) {
-    std::string line = "  " + k.name + " = " + k.get(d);
-    line.resize(std::max<size_t>(line.size() + 1, 34), ' ');
-    out += line + k.help + "\n";
-  }
-  return out;
-}
+std::string run_config_help() { return table().help(RunConfig{}); }
 
 void check_resume(const RunConfig& run, const RunConfig& resumed) {
-  for (const Key& k : keys())
-    if (!k.resume && k.get(run) != k.get(resumed))
-      throw InputError("--set " + k.name + ": cannot change on --resume (the run used " +
-                       k.get(run) +
-                       "; only train.max_epochs, train.steps, train.checkpoint_every and "
-                       "train.threads may change)");
+  table().check_resume(run, resumed);
 }
 
 uint64_t config_hash(const RunConfig& c) { return fnv1a(without_resume_keys(c)); }

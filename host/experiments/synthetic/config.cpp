@@ -13,6 +13,7 @@
 #include <stdexcept>
 #include <string_view>
 
+#include "io/config_keys.h"
 #include "io/files.h"
 #include "io/toml_values.h"
 #include "xent/error.h"
@@ -28,32 +29,9 @@ std::vector<int> ModelConfig::widths(int d) const {
 
 namespace {
 
-// What a key may do. Everything that treats some keys differently from the others (populations,
-// --resume, the checkpoint's hashes, sweeps) reads it from the key table, so that a new key is
-// its field, its table line, its validation and its use.
-struct Attrs {
-  // > 0: the key may differ between the replicas of one population (it changes values the
-  // replicas draw, never a shape or the optimiser). The number is its place in
-  // per_replica_keys(), the order in which messages list them.
-  int per_replica = 0;
-  // The size of the population itself (train.population): whatever forms the population sets
-  // it, and a replica's own value is ignored.
-  bool population = false;
-  // The shapes of the tensors a checkpoint holds depend on it.
-  bool shape = false;
-  // May change when a run is resumed (a checkpoint's config_hash leaves these keys out).
-  bool resume = false;
-};
-
-// One config key: what it may do, how to read it from a TOML value, how to write it back, and
-// how to copy its field from one config to another.
-struct Key {
-  std::string name;
-  Attrs attrs;
-  std::function<void(Config&, const toml::node&, const std::string& where)> set;
-  std::function<std::string(const Config&)> get;
-  std::function<void(Config& to, const Config& from)> copy;
-};
+using config_keys::Attrs;
+using Key = config_keys::Key<Config>;
+using Table = config_keys::Table<Config>;
 
 const std::vector<std::pair<std::string, CentreDist>> kCentres = {{"uniform", CentreDist::Uniform},
                                                                   {"laplace", CentreDist::Laplace},
@@ -68,55 +46,6 @@ const std::vector<std::pair<std::string, BnEval>> kBnEval = {{"running", BnEval:
                                                              {"batch", BnEval::Batch}};
 const std::vector<std::pair<std::string, LabelMode>> kLabels = {
     {"supervised", LabelMode::Supervised}, {"diet", LabelMode::Diet}};
-
-// The table's lines: NAME, the Config FIELD it sets, then the key's Attrs as designated
-// initializers (".shape = true"), none for a key with no special role.
-#define XENT_COPY(FIELD) [](Config& to, const Config& from) { to.FIELD = from.FIELD; }
-#define XENT_INT_KEY(NAME, FIELD, ...)                                                          \
-  Key {                                                                                         \
-    NAME, Attrs{__VA_ARGS__},                                                                   \
-        [](Config& c, const toml::node& n, const std::string& w) { c.FIELD = as_int32(n, w); }, \
-        [](const Config& c) { return std::to_string(c.FIELD); }, XENT_COPY(FIELD)               \
-  }
-#define XENT_INT64_KEY(NAME, FIELD, ...)                                                      \
-  Key {                                                                                       \
-    NAME, Attrs{__VA_ARGS__},                                                                 \
-        [](Config& c, const toml::node& n, const std::string& w) { c.FIELD = as_int(n, w); }, \
-        [](const Config& c) { return std::to_string(c.FIELD); }, XENT_COPY(FIELD)             \
-  }
-#define XENT_DOUBLE_KEY(NAME, FIELD, T, ...)                           \
-  Key {                                                                \
-    NAME, Attrs{__VA_ARGS__},                                          \
-        [](Config& c, const toml::node& n, const std::string& w) {     \
-          c.FIELD = static_cast<T>(as_double(n, w));                   \
-        },                                                             \
-        [](const Config& c) { return num(c.FIELD); }, XENT_COPY(FIELD) \
-  }
-#define XENT_BOOL_KEY(NAME, FIELD, ...)                                                           \
-  Key {                                                                                           \
-    NAME, Attrs{__VA_ARGS__},                                                                     \
-        [](Config& c, const toml::node& n, const std::string& w) { c.FIELD = as_bool(n, w); },    \
-        [](const Config& c) { return std::string(c.FIELD ? "true" : "false"); }, XENT_COPY(FIELD) \
-  }
-#define XENT_ENUM_KEY(NAME, FIELD, TABLE, ...)                                             \
-  Key {                                                                                    \
-    NAME, Attrs{__VA_ARGS__},                                                              \
-        [](Config& c, const toml::node& n, const std::string& w) {                         \
-          c.FIELD = as_enum(n, w, TABLE);                                                  \
-        },                                                                                 \
-        [](const Config& c) { return quote(enum_name(c.FIELD, TABLE)); }, XENT_COPY(FIELD) \
-  }
-
-// A path to a file, kept absolute so that a run's config.toml names the same file from any
-// working directory (--resume, `xent encode`); "" stays "" (no file).
-#define XENT_PATH_KEY(NAME, FIELD, ...)                                  \
-  Key {                                                                  \
-    NAME, Attrs{__VA_ARGS__},                                            \
-        [](Config& c, const toml::node& n, const std::string& w) {       \
-          c.FIELD = absolute_path(as_path(n, w));                        \
-        },                                                               \
-        [](const Config& c) { return quote(c.FIELD); }, XENT_COPY(FIELD) \
-  }
 
 // A file name of printable ASCII. Control characters name no file a user meant, and non-ASCII
 // text does not survive the config reader, which replaces it before toml++ sees it (see
@@ -134,71 +63,81 @@ std::string absolute_path(const std::string& p) {
   return std::filesystem::absolute(std::filesystem::path(p)).lexically_normal().string();
 }
 
-const std::vector<Key>& keys() {
-  static const std::vector<Key> k = {
-      XENT_INT_KEY("dgp.d", dgp.d, .shape = true),
-      XENT_INT_KEY("dgp.clusters", dgp.clusters, .shape = true),
-      XENT_ENUM_KEY("dgp.centres", dgp.centres, kCentres, .per_replica = 3),
-      XENT_DOUBLE_KEY("dgp.centre_scale", dgp.centre_scale, double, .per_replica = 4),
-      XENT_ENUM_KEY("dgp.conditional", dgp.conditional, kConditionals, .per_replica = 5),
-      XENT_DOUBLE_KEY("dgp.kappa", dgp.kappa, double, .per_replica = 2),
-      XENT_DOUBLE_KEY("dgp.beta", dgp.beta, double),
-      XENT_ENUM_KEY("dgp.labels", dgp.labels, kLabels, .shape = true),
-      XENT_INT64_KEY("dgp.instances", dgp.instances, .shape = true),
-      XENT_INT_KEY("dgp.mixing_layers", dgp.mixing_layers),
-      XENT_INT_KEY("dgp.mixing_cond_draws", dgp.mixing_cond_draws),
-      XENT_PATH_KEY("dgp.centres_file", dgp.centres_file),
-      XENT_PATH_KEY("dgp.mixing_file", dgp.mixing_file),
-      Key{"model.hidden", Attrs{.shape = true},
-          [](Config& c, const toml::node& n, const std::string& w) {
-            const auto* arr = n.as_array();
-            if (!arr) bad(w, "expected an array of widths, e.g. [50, 250, 50] ([] = the paper's)");
-            c.model.hidden.clear();
-            for (size_t i = 0; i < arr->size(); ++i)
-              c.model.hidden.push_back(as_int32(*arr->get(i), w + "[" + std::to_string(i) + "]"));
-          },
-          [](const Config& c) {
-            std::string s = "[";
-            for (size_t i = 0; i < c.model.hidden.size(); ++i)
-              s += (i ? ", " : "") + std::to_string(c.model.hidden[i]);
-            return s + "]";
-          },
-          XENT_COPY(model.hidden)},
-      XENT_BOOL_KEY("model.normalize_output", model.normalize_output),
-      XENT_BOOL_KEY("model.normalize_head", model.normalize_head),
-      XENT_DOUBLE_KEY("model.leaky_slope", model.leaky_slope, float),
-      XENT_DOUBLE_KEY("model.bn_eps", model.bn_eps, float),
-      XENT_DOUBLE_KEY("model.bn_momentum", model.bn_momentum, float),
-      XENT_ENUM_KEY("model.bn_eval", model.bn_eval, kBnEval),
-      XENT_INT64_KEY("train.steps", train.steps, .resume = true),
-      XENT_INT_KEY("train.batch", train.batch),
-      XENT_DOUBLE_KEY("train.lr", train.lr, double),
-      XENT_DOUBLE_KEY("train.beta1", train.beta1, double),
-      XENT_DOUBLE_KEY("train.beta2", train.beta2, double),
-      XENT_DOUBLE_KEY("train.adam_eps", train.adam_eps, double),
-      Key{"train.seed", Attrs{.per_replica = 1},
-          [](Config& c, const toml::node& n, const std::string& w) {
-            const int64_t v = as_int(n, w);
-            if (v < 0) bad(w, "must be >= 0");
-            c.train.seed = static_cast<uint64_t>(v);
-          },
-          [](const Config& c) { return std::to_string(c.train.seed); }, XENT_COPY(train.seed)},
-      XENT_INT_KEY("train.population", train.population, .population = true, .shape = true),
-      XENT_INT64_KEY("train.eval_every", train.eval_every),
-      XENT_INT64_KEY("train.checkpoint_every", train.checkpoint_every),
-      XENT_INT_KEY("train.eval_samples", train.eval_samples),
-      XENT_DOUBLE_KEY("train.eval_split", train.eval_split, double),
-      XENT_BOOL_KEY("train.tf32", train.tf32),
-      XENT_INT_KEY("train.threads", train.threads, .resume = true),
-  };
-  return k;
+// A path to a file, kept absolute so that a run's config.toml names the same file from any
+// working directory (--resume, `xent encode`); "" stays "" (no file).
+template <class F>
+Key path_key(std::string name, F field) {
+  return config_keys::make_key<Config>(
+      std::move(name), field,
+      [](const toml::node& n, const std::string& w) { return absolute_path(as_path(n, w)); },
+      [](const std::string& v) { return quote(v); }, {}, "");
 }
 
-const Key* find_key(const std::string& name) {
-  for (const auto& k : keys())
-    if (k.name == name) return &k;
-  return nullptr;
+// Widths of the encoder's hidden layers; [] is the paper's.
+std::vector<int> as_widths(const toml::node& n, const std::string& w) {
+  const auto* arr = n.as_array();
+  if (!arr) bad(w, "expected an array of widths, e.g. [50, 250, 50] ([] = the paper's)");
+  std::vector<int> out;
+  for (size_t i = 0; i < arr->size(); ++i)
+    out.push_back(as_int32(*arr->get(i), w + "[" + std::to_string(i) + "]"));
+  return out;
 }
+
+std::string widths_toml(const std::vector<int>& v) {
+  std::string s = "[";
+  for (size_t i = 0; i < v.size(); ++i) s += (i ? ", " : "") + std::to_string(v[i]);
+  return s + "]";
+}
+
+const Table& table() {
+  using namespace config_keys;
+  static const Table t(
+      {
+          int_key<Config>("dgp.d", XENT_FIELD(dgp.d), {.shape = true}),
+          int_key<Config>("dgp.clusters", XENT_FIELD(dgp.clusters), {.shape = true}),
+          enum_key<Config>("dgp.centres", XENT_FIELD(dgp.centres), kCentres, {.per_replica = 3}),
+          real_key<Config, double>("dgp.centre_scale", XENT_FIELD(dgp.centre_scale),
+                                   {.per_replica = 4}),
+          enum_key<Config>("dgp.conditional", XENT_FIELD(dgp.conditional), kConditionals,
+                           {.per_replica = 5}),
+          real_key<Config, double>("dgp.kappa", XENT_FIELD(dgp.kappa), {.per_replica = 2}),
+          real_key<Config, double>("dgp.beta", XENT_FIELD(dgp.beta)),
+          enum_key<Config>("dgp.labels", XENT_FIELD(dgp.labels), kLabels, {.shape = true}),
+          int64_key<Config>("dgp.instances", XENT_FIELD(dgp.instances), {.shape = true}),
+          int_key<Config>("dgp.mixing_layers", XENT_FIELD(dgp.mixing_layers)),
+          int_key<Config>("dgp.mixing_cond_draws", XENT_FIELD(dgp.mixing_cond_draws)),
+          path_key("dgp.centres_file", XENT_FIELD(dgp.centres_file)),
+          path_key("dgp.mixing_file", XENT_FIELD(dgp.mixing_file)),
+          make_key<Config>("model.hidden", XENT_FIELD(model.hidden), as_widths, widths_toml,
+                           {.shape = true}, ""),
+          bool_key<Config>("model.normalize_output", XENT_FIELD(model.normalize_output)),
+          bool_key<Config>("model.normalize_head", XENT_FIELD(model.normalize_head)),
+          real_key<Config, float>("model.leaky_slope", XENT_FIELD(model.leaky_slope)),
+          real_key<Config, float>("model.bn_eps", XENT_FIELD(model.bn_eps)),
+          real_key<Config, float>("model.bn_momentum", XENT_FIELD(model.bn_momentum)),
+          enum_key<Config>("model.bn_eval", XENT_FIELD(model.bn_eval), kBnEval),
+          int64_key<Config>("train.steps", XENT_FIELD(train.steps), {.resume = true}),
+          int_key<Config>("train.batch", XENT_FIELD(train.batch)),
+          real_key<Config, double>("train.lr", XENT_FIELD(train.lr)),
+          real_key<Config, double>("train.beta1", XENT_FIELD(train.beta1)),
+          real_key<Config, double>("train.beta2", XENT_FIELD(train.beta2)),
+          real_key<Config, double>("train.adam_eps", XENT_FIELD(train.adam_eps)),
+          seed_key<Config>("train.seed", XENT_FIELD(train.seed), {.per_replica = 1}),
+          int_key<Config>("train.population", XENT_FIELD(train.population),
+                          {.population = true, .shape = true}),
+          int64_key<Config>("train.eval_every", XENT_FIELD(train.eval_every)),
+          int64_key<Config>("train.checkpoint_every", XENT_FIELD(train.checkpoint_every)),
+          int_key<Config>("train.eval_samples", XENT_FIELD(train.eval_samples)),
+          real_key<Config, double>("train.eval_split", XENT_FIELD(train.eval_split)),
+          bool_key<Config>("train.tf32", XENT_FIELD(train.tf32)),
+          int_key<Config>("train.threads", XENT_FIELD(train.threads), {.resume = true}),
+      },
+      "xent train");
+  return t;
+}
+
+const std::vector<Key>& keys() { return table().keys(); }
+const Key* find_key(const std::string& name) { return table().find(name); }
 
 struct Preset {
   std::string name, help;
@@ -256,36 +195,12 @@ const std::vector<Preset>& presets() {
   return p;
 }
 
-void apply(Config& c, const std::string& key, const toml::node& value, const std::string& where) {
-  const Key* k = find_key(key);
-  if (!k) bad(where, "unknown key '" + shown(key) + "' (see `xent train --help` for the key list)");
-  k->set(c, value, where);
-}
-
-// Whether some key lies under the dotted prefix ("dgp").
-bool is_section(const std::string& prefix) {
-  for (const auto& k : keys())
-    if (k.name.size() > prefix.size() && k.name.compare(0, prefix.size(), prefix) == 0 &&
-        k.name[prefix.size()] == '.')
-      return true;
-  return false;
-}
-
-// Flattens a parsed TOML table into dotted keys and applies each.
 void apply_table(Config& c, const toml::table& t, const std::string& file) {
-  toml_io::apply_table(t, "", file, is_section,
-                       [&](const std::string& key, const toml::node& v, const std::string& where) {
-                         apply(c, key, v, where);
-                       });
+  table().apply_table(c, t, file);
 }
 
 void apply_set(Config& c, const std::string& kv, const std::string& where) {
-  toml_io::apply_set(
-      kv, where, [](const std::string& key) { return find_key(key) != nullptr; },
-      "`xent train --help`",
-      [&](const std::string& key, const toml::node& v, const std::string& w) {
-        apply(c, key, v, w);
-      });
+  table().apply_set(c, kv, where);
 }
 
 }  // namespace
@@ -388,32 +303,14 @@ void validate(const Config& c) {
 }
 
 std::string to_toml(const Config& c) {
-  std::string out = "# xent resolved config: every key, as this run used it\n";
-  std::string section;
-  for (const auto& k : keys()) {
-    const size_t dot = k.name.find('.');
-    const std::string s = k.name.substr(0, dot);
-    if (s != section) {
-      out += (section.empty() ? "\n[" : "\n[") + s + "]\n";
-      section = s;
-    }
-    out += k.name.substr(dot + 1) + " = " + k.get(c) + "\n";
-  }
-  return out;
+  return table().to_toml(c, "# xent resolved config: every key, as this run used it\n");
 }
 
 std::vector<std::pair<std::string, std::string>> key_values(const Config& c) {
-  std::vector<std::pair<std::string, std::string>> out;
-  for (const auto& k : keys()) out.emplace_back(k.name, k.get(c));
-  return out;
+  return table().values(c);
 }
 
-std::string config_keys_help() {
-  std::string out;
-  Config c;
-  for (const auto& k : keys()) out += "  " + k.name + " = " + k.get(c) + "\n";
-  return out;
-}
+std::string config_keys_help() { return table().help(Config{}); }
 
 }  // namespace xent
 
@@ -421,10 +318,7 @@ namespace xent {
 namespace {
 
 std::vector<std::string> names_where(const std::function<bool(const Attrs&)>& has) {
-  std::vector<std::string> out;
-  for (const auto& k : keys())
-    if (has(k.attrs)) out.push_back(k.name);
-  return out;
+  return table().names_where(has);
 }
 
 }  // namespace
@@ -479,20 +373,9 @@ std::string population_key(const Config& c) {
 }
 
 void check_resume_config(const Config& run, const Config& resumed) {
-  for (const auto& k : keys()) {
-    if (k.attrs.resume) continue;
-    const std::string was = k.get(run);
-    if (k.get(resumed) != was)
-      throw InputError("--set " + k.name + ": cannot change on --resume (the run used " + was +
-                       "; only " + key_list(resume_keys()) + " may change)");
-  }
+  table().check_resume(run, resumed);
 }
 
-std::string key_list(const std::vector<std::string>& names) {
-  std::string out;
-  for (size_t i = 0; i < names.size(); ++i)
-    out += (i == 0 ? "" : i + 1 == names.size() ? " or " : ", ") + names[i];
-  return out;
-}
+std::string key_list(const std::vector<std::string>& names) { return Table::list(names); }
 
 }  // namespace xent
