@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
+#include <set>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -58,6 +59,33 @@ std::vector<nlohmann::json> rows(const std::string& path) {
     out.push_back(j);
   }
   return out;
+}
+
+// One value other than the default for every key of the table (the test below checks that a new
+// key is added here).
+const std::vector<std::string> kChangedKeys = {
+    "data.name=shapes3d", "data.split_seed=3",         "model.kind=linear", "model.width=64",
+    "model.layers=2",     "train.batch=256",           "train.lr=0.01",     "train.max_epochs=5",
+    "train.steps=7",      "train.stop_acc=0.9",        "train.repeats=3",   "train.seed=4",
+    "train.eval_every=9", "train.checkpoint_every=11", "train.threads=1",   "probe.fit=100",
+    "probe.score=100"};
+
+// Every key of the table loads, lands in config.toml and moves the checkpoint's config hash,
+// except the four a resumed run may change.
+TEST(Dislib, EveryKeyLoadsAndOnlyResumeKeysLeaveTheHash) {
+  std::set<std::string> listed, table;
+  for (const std::string& s : kChangedKeys) listed.insert(s.substr(0, s.find('=')));
+  for (const std::string& k : run_config_key_names()) table.insert(k);
+  EXPECT_EQ(listed, table);
+  const std::set<std::string> resume = {"train.max_epochs", "train.steps", "train.checkpoint_every",
+                                        "train.threads"};
+  const RunConfig d = load_run_config("", {});
+  for (const std::string& s : kChangedKeys) {
+    const RunConfig c = load_run_config("", {s});
+    EXPECT_NE(to_toml(c), to_toml(d)) << s;
+    const bool may_change = resume.count(s.substr(0, s.find('='))) > 0;
+    EXPECT_EQ(config_hash(c) == config_hash(d), may_change) << s;
+  }
 }
 
 TEST(Dislib, ConfigRoundTripsThroughItsToml) {

@@ -125,6 +125,10 @@ std::string to_toml(const RunConfig& c) { return table().to_toml(c); }
 
 std::string run_config_help() { return table().help(RunConfig{}); }
 
+std::vector<std::string> run_config_key_names() {
+  return table().names_where([](const config_keys::Attrs&) { return true; });
+}
+
 void check_resume(const RunConfig& run, const RunConfig& resumed) {
   table().check_resume(run, resumed);
 }

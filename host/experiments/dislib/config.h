@@ -49,6 +49,8 @@ void validate(const RunConfig& c);
 std::string to_toml(const RunConfig& c);
 // Every key with its default and meaning, for --help.
 std::string run_config_help();
+// Every key's name, in config.toml's order.
+std::vector<std::string> run_config_key_names();
 // A resumed run may change only these (train.max_epochs, train.steps, train.threads);
 // throws InputError "--set KEY: cannot change on --resume ..." for any other difference.
 void check_resume(const RunConfig& run, const RunConfig& resumed);
