@@ -126,7 +126,7 @@ TEST(Dislib, RepeatZeroOfAPopulationIsTheSingleRun) {
   CpuBackend cpu;
   std::vector<std::vector<float>> losses;
   for (int K : {1, 2}) {
-    Classifier m(cpu, small(K));
+    ClassifierTrainer m(cpu, small(K));
     std::vector<float> l;
     for (int s = 0; s < 4; ++s) {
       m.step();
@@ -149,7 +149,7 @@ TEST(Dislib, EarlyStoppingKeepsEachRepeatsBest) {
   RunConfig c = small(2);
   c.steps = 60;
   c.stop_acc = 0.47;  // repeat 1 passes it at step 3, repeat 0 at step 24
-  Classifier m(cpu, c);
+  ClassifierTrainer m(cpu, c);
   ClassifierRun job(m, c);
   MemorySink sink;
   RunSpec spec;
@@ -241,7 +241,7 @@ TEST(Dislib, LinearModelTrainsAndProbes) {
   CpuBackend cpu;
   RunConfig c = small(1);
   c.model = ModelKind::Linear;
-  Classifier m(cpu, c);
+  ClassifierTrainer m(cpu, c);
   const std::vector<int32_t> fit = probe_images(c, m.splits()[0]).fit;
   const EvalResult before = m.evaluate({fit})[0];
   for (int s = 0; s < 12; ++s) m.step();
@@ -265,7 +265,7 @@ TEST(Dislib, Shapes3dTrainsAndProbes) {
   CpuBackend cpu;
   RunConfig c = small(1);
   c.dataset = "shapes3d";
-  Classifier m(cpu, c);
+  ClassifierTrainer m(cpu, c);
   ASSERT_EQ(m.data().classes, 4);
   const ProbeImages im = probe_images(c, m.splits()[0]);
   const EvalResult before = m.evaluate({im.fit})[0];

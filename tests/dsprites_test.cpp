@@ -289,7 +289,7 @@ TEST(Dsprites, ShortTrainingLearnsShapeAndTheProbeBeatsChance) {
   o.batch = 256;
   o.width = 64;
   o.repeats = 1;
-  dislib::Classifier model(cpu, o);
+  dislib::ClassifierTrainer model(cpu, o);
   const Split& split = model.splits()[0];
   const std::vector<int32_t> fit(split.val.begin(), split.val.begin() + 2048);
   const std::vector<int32_t> score(split.test.begin(), split.test.begin() + 2048);

@@ -83,7 +83,7 @@ TEST(SpritesKernel, ShapeClassifierTrainsLikeOnTheCpuBackend) {
   xent::cuda::CudaBackend gpu;
   xent::Backend* backends[2] = {&cpu, &gpu};
   for (int b = 0; b < 2; ++b) {
-    xent::dislib::Classifier model(*backends[b], o);
+    xent::dislib::ClassifierTrainer model(*backends[b], o);
     for (int s = 0; s < 4; ++s) {
       model.step();
       for (float l : model.last_losses()) losses[b].push_back(l);

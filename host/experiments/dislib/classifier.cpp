@@ -107,7 +107,7 @@ std::vector<Split> repeat_splits(const RunConfig& c, const Dataset& d) {
 
 }  // namespace
 
-Classifier::Classifier(Backend& b, const RunConfig& c)
+ClassifierTrainer::ClassifierTrainer(Backend& b, const RunConfig& c)
     : b_(b),
       c_(c),
       d_(dataset(c.dataset)),
@@ -156,15 +156,15 @@ Classifier::Classifier(Backend& b, const RunConfig& c)
   correct_ = DeviceArray<float>(b_, static_cast<size_t>(K_));
 }
 
-int64_t Classifier::steps_per_epoch() const {
+int64_t ClassifierTrainer::steps_per_epoch() const {
   return static_cast<int64_t>(splits_[0].train.size()) / c_.batch;
 }
 
-void Classifier::set_steps_done(int64_t s) { train_->set_steps_done(s); }
+void ClassifierTrainer::set_steps_done(int64_t s) { train_->set_steps_done(s); }
 
 // Step s of an epoch renders rows [s K B, (s + 1) K B) of the order: repeat r's batch s at
 // rows s K B + r B, each repeat's order its training part shuffled by its own seed.
-void Classifier::upload_order(int64_t epoch) {
+void ClassifierTrainer::upload_order(int64_t epoch) {
   const int64_t B = c_.batch, spe = steps_per_epoch();
   std::vector<int32_t> all(static_cast<size_t>(spe * K_ * B));
   for (int r = 0; r < K_; ++r) {
@@ -177,13 +177,13 @@ void Classifier::upload_order(int64_t epoch) {
   order_epoch_ = epoch;
 }
 
-void Classifier::step() {
+void ClassifierTrainer::step() {
   const int64_t epoch = steps_done() / steps_per_epoch();
   if (epoch != order_epoch_) upload_order(epoch);
   train_->run();
 }
 
-void Classifier::forward_backward() {
+void ClassifierTrainer::forward_backward() {
   const int64_t B = c_.batch;
   // The same calls every step: the batch comes from the training step's counter.
   render(b_, d_, tables_.data(), order_.data(), train_->steps_done_data(), steps_per_epoch(),
@@ -193,9 +193,10 @@ void Classifier::forward_backward() {
   net_->backward(x_.data(), B, logits, nullptr);
 }
 
-std::vector<float> Classifier::last_losses() const { return train_->last_losses(); }
+std::vector<float> ClassifierTrainer::last_losses() const { return train_->last_losses(); }
 
-std::vector<EvalResult> Classifier::evaluate(const std::vector<std::vector<int32_t>>& images) {
+std::vector<EvalResult> ClassifierTrainer::evaluate(
+    const std::vector<std::vector<int32_t>>& images) {
   const int64_t B = c_.batch, n = static_cast<int64_t>(images[0].size());
   std::vector<double> loss(static_cast<size_t>(K_)), hits(static_cast<size_t>(K_));
   std::vector<int32_t> index(static_cast<size_t>(K_ * B));
@@ -220,7 +221,7 @@ std::vector<EvalResult> Classifier::evaluate(const std::vector<std::vector<int32
   return out;
 }
 
-void Classifier::features(int r, const int32_t* images, int64_t n, float* out) {
+void ClassifierTrainer::features(int r, const int32_t* images, int64_t n, float* out) {
   const int64_t B = c_.batch;
   const Replicas only{r, 1};
   for (int64_t first = 0; first < n; first += B) {
@@ -235,7 +236,7 @@ void Classifier::features(int r, const int32_t* images, int64_t n, float* out) {
   }
 }
 
-void Classifier::keep_best(int r) {
+void ClassifierTrainer::keep_best(int r) {
   for (const ParamTensor& t : layout_.tensors()) {
     const int64_t at = t.offset + r * t.size;
     b_.copy(best_params_.data() + at, params_.data() + at,
@@ -249,13 +250,13 @@ void Classifier::keep_best(int r) {
   }
 }
 
-void Classifier::restore_best() {
+void ClassifierTrainer::restore_best() {
   b_.copy(params_.data(), best_params_.data(), params_.size() * sizeof(float));
   b_.copy(running_mean_.data(), best_mean_.data(), running_mean_.size() * sizeof(float));
   b_.copy(running_var_.data(), best_var_.data(), running_var_.size() * sizeof(float));
 }
 
-std::vector<StateTensor> Classifier::state() {
+std::vector<StateTensor> ClassifierTrainer::state() {
   std::vector<StateTensor> out;
   const int64_t K = K_;
   auto add = [&](const std::string& name, DeviceArray<float>& a) {
@@ -271,7 +272,7 @@ std::vector<StateTensor> Classifier::state() {
   return out;
 }
 
-std::optional<Divergence> Classifier::find_nonfinite(bool state) {
+std::optional<Divergence> ClassifierTrainer::find_nonfinite(bool state) {
   // The parameters named by tensor, then the Adam moments (v squares the gradients and
   // overflows before the parameters do).
   std::vector<StateTensor> tensors;
@@ -283,7 +284,7 @@ std::optional<Divergence> Classifier::find_nonfinite(bool state) {
   return train_->find_nonfinite(state, tensors, seeds);
 }
 
-ClassifierRun::ClassifierRun(Classifier& m, const RunConfig& c)
+ClassifierRun::ClassifierRun(ClassifierTrainer& m, const RunConfig& c)
     : m_(m),
       c_(c),
       stopping_(m.backend(), static_cast<size_t>(3 * c.repeats)),

@@ -47,15 +47,16 @@ struct EvalResult {
   double loss = 0, acc = 0;
 };
 
-// The classifier of every repeat: model.kind linear (one Linear to model.width) or mlp
+// Trains the classifier of every repeat (its parameters, Adam state, batches and evaluation):
+// model.kind linear (one Linear to model.width) or mlp
 // (model.layers x (Linear + BatchNorm + ReLU) of model.width units), then a Linear head to the
 // classes. Repeat r has its own split (data.split_seed + r), initialisation and batch order
 // (train.seed + r); all repeats go through the same launches.
-class Classifier {
+class ClassifierTrainer {
  public:
-  Classifier(Backend& b, const RunConfig& c);
-  Classifier(const Classifier&) = delete;
-  Classifier& operator=(const Classifier&) = delete;
+  ClassifierTrainer(Backend& b, const RunConfig& c);
+  ClassifierTrainer(const ClassifierTrainer&) = delete;
+  ClassifierTrainer& operator=(const ClassifierTrainer&) = delete;
 
   // One Adam step of every repeat on its next batch (a new order every epoch).
   void step();
@@ -107,7 +108,7 @@ class Classifier {
 // whose best accuracy passes train.stop_acc stops there, and the run ends when all have.
 class ClassifierRun final : public Trainable {
  public:
-  ClassifierRun(Classifier& m, const RunConfig& c);
+  ClassifierRun(ClassifierTrainer& m, const RunConfig& c);
   Schedule schedule() const override;
   int64_t steps_done() const override { return m_.steps_done(); }
   int replicas() const override { return c_.repeats; }
@@ -139,7 +140,7 @@ class ClassifierRun final : public Trainable {
  private:
   std::vector<StateTensor> state();
 
-  Classifier& m_;
+  ClassifierTrainer& m_;
   RunConfig c_;
   DeviceArray<float> stopping_;  // [K][3] in checkpoints: best hits, best step, stopped
   std::vector<std::vector<int32_t>> val_;

@@ -110,11 +110,11 @@ Outcome run(Backend& b, const Job& job) {
   if (!job.resume && !job.out.empty()) dir = RunDirectory::fresh(job.out, job.force, to_toml(c));
 
   const auto t0 = std::chrono::steady_clock::now();
-  std::unique_ptr<Classifier> model;
+  std::unique_ptr<ClassifierTrainer> model;
   std::unique_ptr<ClassifierRun> trainer;
   RunOutcome r;
   if (c.model != ModelKind::Pixels) {
-    model = std::make_unique<Classifier>(b, c);
+    model = std::make_unique<ClassifierTrainer>(b, c);
     trainer = std::make_unique<ClassifierRun>(*model, c);
     RunSpec spec;
     spec.started = t0;
