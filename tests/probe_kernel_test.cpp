@@ -1,5 +1,5 @@
-// kernels/probe.cu against its CPU twins (host/cpu/probe_moments.cpp), and the normal equations
-// solved from the kernels' moments against xent::probe_linear (LAPACK dgelsd).
+// kernels/probe.cu against plain double references (tests/reference/probe_moments.cpp), and the
+// normal equations solved from the kernels' moments against xent::probe_linear (LAPACK dgelsd).
 //
 // Tolerances. Kernel and twin add the same double terms in different orders (the kernel by
 // chunks of rows, then the chunks). A sum of m terms in any order is within (m - 1) u sum|terms|
@@ -20,14 +20,14 @@
 #include <utility>
 #include <vector>
 
-#include "cpu/ops.h"
 #include "kernels/probe.h"
+#include "reference/probe_moments.h"
 #include "xent/metrics.h"
 
 namespace {
 
 namespace kern = xent::kernels;
-namespace cpu = xent::cpu;
+namespace test = xent::test;
 using xent::test::DeviceVector;
 
 constexpr double kEps = std::numeric_limits<double>::epsilon();
@@ -128,7 +128,7 @@ void check_means(int K, int64_t n, int cols, int64_t begin, int64_t end, uint32_
                                   << begin << ", " << end << ")");
   const std::vector<float> a = normals(K * n * cols, seed, 2.0f, 1.0f);
   std::vector<double> want(sz(int64_t{K} * cols));
-  cpu::probe_column_means(K, n, cols, a.data(), begin, end, want.data());
+  test::probe_column_means(K, n, cols, a.data(), begin, end, want.data());
   const std::vector<double> got = kernel_means(K, n, cols, DeviceVector<float>(a), begin, end);
   const int64_t m = end - begin;
   for (int64_t k = 0; k < K; ++k) {
@@ -173,15 +173,15 @@ void check_moments(const MomentCase& mc, uint32_t seed) {
                                   << " full_xx=" << full_xx);
   const Data d = make_data(K, n, p, q, seed);
   std::vector<double> xs(sz(int64_t{K} * p)), ys(sz(int64_t{K} * q));
-  cpu::probe_column_means(K, n, p, d.x.data(), begin, end, xs.data());
-  cpu::probe_column_means(K, n, q, d.y.data(), begin, end, ys.data());
+  test::probe_column_means(K, n, p, d.x.data(), begin, end, xs.data());
+  test::probe_column_means(K, n, q, d.y.data(), begin, end, ys.data());
   const double* xshift = centred ? xs.data() : nullptr;
   const double* yshift = centred ? ys.data() : nullptr;
 
   const int w = p + q;
   std::vector<double> want(sz(int64_t{K} * w * w), kUntouched);
-  cpu::probe_moments(K, n, p, q, d.x.data(), d.y.data(), begin, end, xshift, yshift, full_xx,
-                     want.data());
+  test::probe_moments(K, n, p, q, d.x.data(), d.y.data(), begin, end, xshift, yshift, full_xx,
+                      want.data());
 
   DeviceVector<float> dx(d.x), dy(d.y);
   DeviceVector<double> dxs(xs), dys(ys), gram(want.size());
@@ -251,14 +251,14 @@ void check_residuals(int K, int64_t n, int p, int q, int64_t begin, int64_t end,
   std::normal_distribution<double> normal(0.0, 0.01);
   for (double& v : map) v += normal(gen);
   std::vector<double> xs(sz(int64_t{K} * p)), ys(sz(int64_t{K} * q)), ym(sz(int64_t{K} * q));
-  cpu::probe_column_means(K, n, p, d.x.data(), 0, n, xs.data());
-  cpu::probe_column_means(K, n, q, d.y.data(), 0, n, ys.data());
-  cpu::probe_column_means(K, n, q, d.y.data(), begin, end, ym.data());
+  test::probe_column_means(K, n, p, d.x.data(), 0, n, xs.data());
+  test::probe_column_means(K, n, q, d.y.data(), 0, n, ys.data());
+  test::probe_column_means(K, n, q, d.y.data(), begin, end, ym.data());
   const double* xshift = intercept ? xs.data() : nullptr;
   const double* yshift = intercept ? ys.data() : nullptr;
   std::vector<double> want_res(sz(int64_t{K} * q)), want_tot(want_res.size());
-  cpu::probe_residuals(K, n, p, q, d.x.data(), d.y.data(), begin, end, map.data(), xshift, yshift,
-                       ym.data(), want_res.data(), want_tot.data());
+  test::probe_residuals(K, n, p, q, d.x.data(), d.y.data(), begin, end, map.data(), xshift, yshift,
+                        ym.data(), want_res.data(), want_tot.data());
 
   DeviceVector<float> dx(d.x), dy(d.y);
   DeviceVector<double> dmap(map), dxs(xs), dys(ys), dym(ym), res(want_res.size()),
@@ -319,14 +319,14 @@ TEST(ProbeKernel, CorrelationsAreTheTwinsBitsOnTheSameMoments) {
        std::vector<std::tuple<int, int, int>>{{1, 1, 1}, {2, 3, 20}, {1, 50, 50}, {3, 20, 3}}) {
     const Data d = make_data(K, 33, p, q, static_cast<uint32_t>(40 + p + q));
     std::vector<double> xs(sz(int64_t{K} * p)), ys(sz(int64_t{K} * q));
-    cpu::probe_column_means(K, 33, p, d.x.data(), 0, 33, xs.data());
-    cpu::probe_column_means(K, 33, q, d.y.data(), 0, 33, ys.data());
+    test::probe_column_means(K, 33, p, d.x.data(), 0, 33, xs.data());
+    test::probe_column_means(K, 33, q, d.y.data(), 0, 33, ys.data());
     const int w = p + q;
     std::vector<double> gram(sz(int64_t{K} * w * w));
-    cpu::probe_moments(K, 33, p, q, d.x.data(), d.y.data(), 0, 33, xs.data(), ys.data(), true,
-                       gram.data());
+    test::probe_moments(K, 33, p, q, d.x.data(), d.y.data(), 0, 33, xs.data(), ys.data(), true,
+                        gram.data());
     std::vector<double> want(sz(int64_t{K} * p * q));
-    cpu::probe_correlations(K, p, q, gram.data(), want.data());
+    test::probe_correlations(K, p, q, gram.data(), want.data());
     DeviceVector<double> dgram(gram), r(want.size());
     kern::probe_correlations(K, p, q, dgram.get(), r.get(), nullptr);
     const std::vector<double> got = r.download();
@@ -350,14 +350,14 @@ TEST(ProbeKernel, CorrelationPipelineMatchesCpuWithConstantColumns) {
     }
   }
   std::vector<double> xs(sz(int64_t{K} * p)), ys(sz(int64_t{K} * q));
-  cpu::probe_column_means(K, n, p, d.x.data(), begin, end, xs.data());
-  cpu::probe_column_means(K, n, q, d.y.data(), begin, end, ys.data());
+  test::probe_column_means(K, n, p, d.x.data(), begin, end, xs.data());
+  test::probe_column_means(K, n, q, d.y.data(), begin, end, ys.data());
   const int w = p + q;
   std::vector<double> gram(sz(int64_t{K} * w * w));
-  cpu::probe_moments(K, n, p, q, d.x.data(), d.y.data(), begin, end, xs.data(), ys.data(), false,
-                     gram.data());
+  test::probe_moments(K, n, p, q, d.x.data(), d.y.data(), begin, end, xs.data(), ys.data(), false,
+                      gram.data());
   std::vector<double> want(sz(int64_t{K} * p * q));
-  cpu::probe_correlations(K, p, q, gram.data(), want.data());
+  test::probe_correlations(K, p, q, gram.data(), want.data());
 
   DeviceVector<float> dx(d.x), dy(d.y);
   DeviceVector<double> dxs(xs.size()), dys(ys.size()), dgram(gram.size()), r(want.size());

@@ -22,20 +22,3 @@ XENT_TWIN_OPS(XENT_CPU_TWIN)
 AdamCorrection adam_correction(const AdamParams& a, int64_t t);
 
 }  // namespace xent::cpu
-
-// ---- probe reductions (kernels/probe.h): the same arguments less scratch and stream --------
-// Plain double loops over the rows in order; x [K][n][p], y [K][n][q], rows [begin, end).
-
-namespace xent::cpu {
-
-void probe_column_means(int K, int64_t n, int cols, const float* a, int64_t begin, int64_t end,
-                        double* mean);
-void probe_moments(int K, int64_t n, int p, int q, const float* x, const float* y, int64_t begin,
-                   int64_t end, const double* xshift, const double* yshift, bool full_xx,
-                   double* gram);
-void probe_residuals(int K, int64_t n, int p, int q, const float* x, const float* y, int64_t begin,
-                     int64_t end, const double* map, const double* xshift, const double* yshift,
-                     const double* ymean, double* ss_res, double* ss_tot);
-void probe_correlations(int K, int p, int q, const double* gram, double* r);
-
-}  // namespace xent::cpu

@@ -1,12 +1,12 @@
-// CPU twins of the probe reductions (kernels/probe.cu): each sum runs over the rows in order,
-// in double. The kernels add the same terms in another order (chunks of rows, then the chunks).
+// Plain double references of the probe reductions (kernels/probe.cu): each sum runs over the rows
+// in order. The kernels add the same terms in another order (chunks of rows, then the chunks).
+#include "reference/probe_moments.h"
+
 #include <algorithm>
 #include <cmath>
 #include <vector>
 
-#include "cpu/ops.h"
-
-namespace xent::cpu {
+namespace xent::test {
 
 void probe_column_means(int K, int64_t n, int cols, const float* a, int64_t begin, int64_t end,
                         double* mean) {
@@ -92,4 +92,4 @@ void probe_correlations(int K, int p, int q, const double* gram, double* r) {
   }
 }
 
-}  // namespace xent::cpu
+}  // namespace xent::test
