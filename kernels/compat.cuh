@@ -1,5 +1,5 @@
 // The one header a kernel includes. Under nvcc it is plain CUDA. Under g++ it turns the same
-// source into host code that the SIMT emulator (host/simt) runs: the CUDA qualifiers become
+// source into host code that the SIMT emulator (tests/simt) runs: the CUDA qualifiers become
 // host constructs, the built-in variables and warp/block operations become the emulator's, and
 // the fast-math intrinsics become their libm counterparts.
 //
@@ -74,7 +74,7 @@ Launch<Params...> launch(void (*kernel)(Params...), dim3 grid, dim3 block, size_
 #define __shared__ static thread_local
 #define __launch_bounds__(...)
 
-#include "../host/simt/simt.h"  // renames the runtime calls, then includes <cuda_runtime.h>
+#include "../tests/simt/simt.h"  // renames the runtime calls, then includes <cuda_runtime.h>
 
 // The built-in variables, as calls that read the fiber's thread-locals. The spelling matters:
 // curand_mtgp32_kernel.h declares `extern const uint3 threadIdx;` for host compilers, which

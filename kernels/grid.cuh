@@ -1,7 +1,7 @@
 // Grids for the launchers whose kernels loop over their items (grid-stride loops): such a grid
 // is sized to the device, not to the data, so the launchers ask the device how many SMs it has.
 // Included by kernels/*.cu after compat.cuh, so that under the emulator the runtime calls are
-// the emulator's (which reports a fixed SM count, host/simt/runtime.cpp).
+// the emulator's (which reports a fixed SM count, tests/simt/runtime.cpp).
 //
 // Only kernels whose every output is one thread's work, whichever thread that is, size their
 // grids this way: a grid-stride loop then gives the same bits on a device of any size.

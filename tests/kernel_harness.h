@@ -4,7 +4,7 @@
 // CPU backend's op (host/cpu/ops.h).
 #pragma once
 #if defined(XENT_EMULATED)
-#include "../host/simt/simt.h"  // the emulator's runtime, under CUDA's names
+#include "simt/simt.h"  // the emulator's runtime, under CUDA's names
 #else
 #include <cuda_runtime.h>
 #endif

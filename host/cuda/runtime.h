@@ -2,7 +2,7 @@
 // CUDA's names (XENT_EMULATED). Errors become xent::DeviceError naming the call.
 #pragma once
 #if defined(XENT_EMULATED)
-#include "../simt/simt.h"
+#include "simt/simt.h"
 #else
 #include <cuda_runtime.h>
 #endif

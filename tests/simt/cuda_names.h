@@ -6,7 +6,7 @@
 #pragma once
 
 #if defined(__CUDA_RUNTIME_API_H__)
-#error "kernels/compat.cuh (or host/simt/simt.h) must come before any CUDA header"
+#error "kernels/compat.cuh (or tests/simt/simt.h) must come before any CUDA header"
 #endif
 
 #define XENT_SIMT_RENAMED_RUNTIME 1

@@ -1,5 +1,5 @@
 // The race and barrier checker's bookkeeping: word shadows within a block, the vector clocks
-// of warp operations, and the cross-block comparison of a launch (host/simt/check.h).
+// of warp operations, and the cross-block comparison of a launch (tests/simt/check.h).
 #include "check.h"
 
 #include <sys/mman.h>

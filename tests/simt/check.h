@@ -1,5 +1,5 @@
 // The race and barrier checker, between the scheduler (which says who runs and when threads
-// synchronise) and the memory hooks (host/simt/hooks.cpp, which say who touched which word).
+// synchronise) and the memory hooks (tests/simt/hooks.cpp, which say who touched which word).
 //
 // Happens-before inside a block has two sources: a __syncthreads orders everything before it
 // against everything after it (an epoch per block), and a warp operation orders the lanes that

@@ -1,7 +1,7 @@
 // The memory hooks of the race checker: the emulated kernels are compiled with GCC's
 // -fsanitize=thread instrumentation but not linked with ThreadSanitizer's runtime; the
 // emulator is that runtime. Every load, store and atomic of an instrumented function calls one
-// of the functions below, which pass it to the running block's checker (host/simt/check.h) when
+// of the functions below, which pass it to the running block's checker (tests/simt/check.h) when
 // the launch is checked and return at once otherwise. Kernel code needs no change for it.
 //
 // The atomics must also do their work: the instrumentation replaces the __atomic builtins by

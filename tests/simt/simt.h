@@ -212,11 +212,11 @@ class ScopedSchedule {
   ScheduleSpec saved_;
 };
 
-// The race and barrier checker (host/simt/check.h): like compute-sanitizer's racecheck and
+// The race and barrier checker (tests/simt/check.h): like compute-sanitizer's racecheck and
 // synccheck, it reports shared- and global-memory hazards that no barrier or warp operation
 // orders, and warp masks that name lanes which do not take part, whatever the schedule. The
 // memory accesses are seen through ThreadSanitizer's compiler instrumentation of the emulated
-// kernels, whose callbacks the emulator implements (host/simt/hooks.cpp); the sanitizer build
+// kernels, whose callbacks the emulator implements (tests/simt/hooks.cpp); the sanitizer build
 // cannot have them, and there only the synchronisation checks run. XENT_SIMT_CHECK=1 turns it
 // on at start-up for the first launches of each kernel configuration, =all for every launch
 // (the test suite runs under =1); a launch with findings prints them and aborts.
