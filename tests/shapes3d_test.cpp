@@ -13,7 +13,9 @@
 #include <numbers>
 #include <random>
 
+#include "cpu/cpu_backend.h"
 #include "cpu/ops.h"
+#include "experiments/dislib/contact_sheet.h"
 #include "xent/error.h"
 
 namespace xent::shapes3d {
@@ -418,7 +420,9 @@ TEST(Shapes3d, ContactSheetIsAnRgbPng) {
       std::filesystem::temp_directory_path() / ("xent-shapes3d-" + std::to_string(getpid()));
   std::filesystem::create_directories(dir);
   const std::string path = (dir / "sheet.png").string();
-  write_contact_sheet(path);
+  CpuBackend cpu;
+  const dislib::Dataset& d = dislib::dataset("shapes3d");
+  dislib::write_contact_sheet(cpu, d, path);
   int w = 0, h = 0, c = 0;
   uint8_t* px = stbi_load(path.c_str(), &w, &h, &c, 0);
   ASSERT_NE(px, nullptr);
@@ -434,7 +438,8 @@ TEST(Shapes3d, ContactSheetIsAnRgbPng) {
   EXPECT_EQ(floor[0], 0);
   EXPECT_EQ(floor[1], floor[2]);
   stbi_image_free(px);
-  EXPECT_THROW(write_contact_sheet((dir / "missing" / "sheet.png").string()), InputError);
+  EXPECT_THROW(dislib::write_contact_sheet(cpu, d, (dir / "missing" / "sheet.png").string()),
+               InputError);
   std::filesystem::remove_all(dir);
 }
 

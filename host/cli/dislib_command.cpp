@@ -10,10 +10,9 @@
 
 #include "cli/commands.h"
 #include "experiments/dislib/config.h"
+#include "experiments/dislib/contact_sheet.h"
 #include "experiments/dislib/run.h"
-#include "xent/dsprites.h"
 #include "xent/error.h"
-#include "xent/shapes3d.h"
 
 namespace xent::cli {
 namespace {
@@ -43,30 +42,6 @@ struct DislibArgs {
     return s;
   }
 };
-
-// Rows: every shape at every scale; columns: ten orientations at the centre, then the top-left
-// and bottom-right positions.
-void dsprites_sheet(const std::string& path) {
-  using namespace xent::dsprites;
-  std::vector<int64_t> images;
-  for (int shape = 0; shape < kShapes; ++shape)
-    for (int scale = 0; scale < kScales; ++scale) {
-      for (int o = 0; o < 40; o += 4) images.push_back(image_of({shape, scale, o, 15, 15}));
-      images.push_back(image_of({shape, scale, 0, 0, 0}));
-      images.push_back(image_of({shape, scale, 0, kPositions - 1, kPositions - 1}));
-    }
-  write_contact_sheet(path, render_masks(), images, 12);
-}
-
-void render_sheet(const Dataset& d, const std::string& path) {
-  switch (d.id) {
-    case DatasetId::Dsprites:
-      return dsprites_sheet(path);
-    case DatasetId::Shapes3d:
-      return shapes3d::write_contact_sheet(path);
-  }
-  throw InputError("--render: no contact sheet for " + d.name);
-}
 
 void print_table(const RunConfig& c, const Dataset& d, const std::vector<ProbeScores>& r) {
   std::printf(
@@ -173,7 +148,10 @@ void add_dislib(CLI::App& app) {
   cmd->callback([a] {
     if (!a->render.empty()) {
       const RunConfig c = load_run_config(a->config, a->all_sets());
-      render_sheet(dataset(c.dataset), a->render);
+      BackendOptions bo;
+      bo.device = a->device;
+      bo.threads = c.threads;
+      write_contact_sheet(*make_backend(bo), dataset(c.dataset), a->render);
       if (!a->quiet) std::fprintf(stderr, "xent: wrote %s\n", a->render.c_str());
       return;
     }

@@ -56,9 +56,4 @@ constexpr int kTargets = 6;
 extern const char* const kTargetNames[kTargets];
 void probe_targets(int64_t image, double* out);
 
-// A contact sheet of images as an 8-bit greyscale PNG: `cols` images a row, a one-pixel grey
-// border between them. Throws InputError naming the file when it cannot be written.
-void write_contact_sheet(const std::string& path, const std::vector<uint8_t>& masks,
-                         const std::vector<int64_t>& images, int cols);
-
 }  // namespace xent::dsprites

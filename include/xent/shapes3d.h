@@ -105,12 +105,4 @@ constexpr int kTargets = 6;
 extern const char* const kTargetNames[kTargets];
 void probe_targets(int64_t image, double* out);
 
-// A contact sheet as an RGB PNG, 10 images a row, a one-pixel grey border between them:
-// rows 1 to 4 are the four shapes (cube, cylinder, sphere, capsule; floor hue 0.5, wall hue
-// 0.7, object hue 0), at scales 0, 2, 5, 7 (orientation 7, 0 degrees), then at orientations
-// 0, 3, 6, 8, 11, 14 (scale 4); rows 5, 6 and 7 sweep the floor, the wall and the object hue
-// over its 10 values, the others as above, the shape cycling cube .. capsule (scale 4,
-// orientation 7). Throws InputError naming the file when it cannot be written.
-void write_contact_sheet(const std::string& path);
-
 }  // namespace xent::shapes3d
