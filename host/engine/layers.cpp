@@ -75,72 +75,90 @@ const float* LayerStack::output(size_t i) const {
 float* LayerStack::forward(const float* x, int64_t rows, bool train, Replicas only) {
   const int k0 = only.first;
   const int K = only.count < 0 ? K_ - k0 : only.count;
-  const float* P = buf_.params;
-  float* y = nullptr;
   const float* in = x;
   for (size_t i = 0; i < specs_.size(); ++i) {
-    const LayerSpec& s = specs_[i];
-    const Offsets& o = at_[i];
-    // Replica k0's slice of each tensor ([K][size] per tensor) and of each [K][rows][w] buffer.
-    const int64_t in_at = int64_t{k0} * rows * s.in, out_at = int64_t{k0} * rows * s.out;
-    const int64_t col = int64_t{k0} * s.out;
-    // Before a BatchNorm, the bias is folded into its reads (h_ holds the bare product).
-    const float* bias = o.b < 0 ? nullptr : P + o.b + col;
-    b_.linear_forward({K, rows, s.in, s.out}, in + in_at, P + o.w + col * s.in,
-                      s.batchnorm ? nullptr : bias, h_[i].data() + out_at);
-    if (s.batchnorm) {
-      const BatchNormShape bs{K, rows, s.out, s.bn_eps, s.bn_momentum, s.slope};
-      const int64_t st = o.stat + col;
-      if (train)
-        b_.batchnorm_act_forward_train(bs, h_[i].data() + out_at, bias, P + o.gamma + col,
-                                       P + o.beta + col, a_[i].data() + out_at, mean_.data() + st,
-                                       rstd_.data() + st, buf_.running_mean + st,
-                                       buf_.running_var + st);
-      else
-        b_.batchnorm_act_forward_eval(bs, h_[i].data() + out_at, bias, P + o.gamma + col,
-                                      P + o.beta + col, buf_.running_mean + st,
-                                      buf_.running_var + st, a_[i].data() + out_at);
+    switch (specs_[i].kind) {
+      case LayerKind::Dense:
+        dense_forward(i, in + int64_t{k0} * rows * specs_[i].in, rows, train, k0, K);
+        break;
     }
-    in = y = output(i);
+    in = output(i);
   }
-  return y;
+  return output(specs_.size() - 1);
 }
 
 void LayerStack::backward(const float* x, int64_t rows, const float* dy, float* dx, Replicas only) {
   const int k0 = only.first;
   const int K = only.count < 0 ? K_ - k0 : only.count;
-  const float* P = buf_.params;
-  float* G = buf_.grads;
   // cur: the gradient at layer j's output, from replica k0 on. A scratch buffer is reused as
   // soon as the gradient it holds has been consumed (a run of replicas uses each from its
   // start); the caller's dy is only read.
   const float* cur = dy + int64_t{k0} * rows * specs_.back().out;
-  const auto other = [&](const float* p) { return p == g0_.data() ? g1_.data() : g0_.data(); };
   for (size_t j = specs_.size(); j-- > 0;) {
-    const LayerSpec& s = specs_[j];
-    const Offsets& o = at_[j];
-    const int64_t out_at = int64_t{k0} * rows * s.out, col = int64_t{k0} * s.out;
-    const float* d = cur;
-    const float* bias = o.b < 0 ? nullptr : P + o.b + col;
-    float* dbias = o.b < 0 ? nullptr : G + o.b + col;
-    if (s.batchnorm) {
-      float* dh = other(cur);
-      const int64_t st = o.stat + col;
-      // The folded bias's gradient comes with dh, so the linear layer computes none.
-      b_.batchnorm_act_backward({K, rows, s.out, s.bn_eps, s.bn_momentum, s.slope},
-                                h_[j].data() + out_at, bias, a_[j].data() + out_at,
-                                P + o.gamma + col, mean_.data() + st, rstd_.data() + st, cur, dh,
-                                dbias, G + o.gamma + col, G + o.beta + col);
-      d = dh;
-      dbias = nullptr;
-    }
-    const int64_t in_at = int64_t{k0} * rows * s.in;
+    const int64_t in_at = int64_t{k0} * rows * specs_[j].in;
     const float* in = (j == 0 ? x : output(j - 1)) + in_at;
-    float* dxj = j == 0 ? (dx ? dx + in_at : nullptr) : other(d);
-    b_.linear_backward({K, rows, s.in, s.out}, in, P + o.w + col * s.in, d, dxj,
-                       G + o.w + col * s.in, dbias);
-    cur = dxj;
+    float* first_dx = j == 0 && dx ? dx + in_at : nullptr;
+    switch (specs_[j].kind) {
+      case LayerKind::Dense:
+        cur = dense_backward(j, in, rows, cur, first_dx, k0, K);
+        break;
+    }
   }
+}
+
+float* LayerStack::scratch_other_than(const float* p) {
+  return p == g0_.data() ? g1_.data() : g0_.data();
+}
+
+void LayerStack::dense_forward(size_t i, const float* in, int64_t rows, bool train, int k0, int K) {
+  const float* P = buf_.params;
+  const LayerSpec& s = specs_[i];
+  const Offsets& o = at_[i];
+  // Replica k0's slice of each tensor ([K][size] per tensor) and of each [K][rows][w] buffer.
+  const int64_t out_at = int64_t{k0} * rows * s.out;
+  const int64_t col = int64_t{k0} * s.out;
+  // Before a BatchNorm, the bias is folded into its reads (h_ holds the bare product).
+  const float* bias = o.b < 0 ? nullptr : P + o.b + col;
+  b_.linear_forward({K, rows, s.in, s.out}, in, P + o.w + col * s.in, s.batchnorm ? nullptr : bias,
+                    h_[i].data() + out_at);
+  if (!s.batchnorm) return;
+  const BatchNormShape bs{K, rows, s.out, s.bn_eps, s.bn_momentum, s.slope};
+  const int64_t st = o.stat + col;
+  if (train)
+    b_.batchnorm_act_forward_train(
+        bs, h_[i].data() + out_at, bias, P + o.gamma + col, P + o.beta + col, a_[i].data() + out_at,
+        mean_.data() + st, rstd_.data() + st, buf_.running_mean + st, buf_.running_var + st);
+  else
+    b_.batchnorm_act_forward_eval(bs, h_[i].data() + out_at, bias, P + o.gamma + col,
+                                  P + o.beta + col, buf_.running_mean + st, buf_.running_var + st,
+                                  a_[i].data() + out_at);
+}
+
+const float* LayerStack::dense_backward(size_t j, const float* in, int64_t rows, const float* dy,
+                                        float* first_dx, int k0, int K) {
+  const float* P = buf_.params;
+  float* G = buf_.grads;
+  const LayerSpec& s = specs_[j];
+  const Offsets& o = at_[j];
+  const int64_t out_at = int64_t{k0} * rows * s.out, col = int64_t{k0} * s.out;
+  const float* d = dy;
+  const float* bias = o.b < 0 ? nullptr : P + o.b + col;
+  float* dbias = o.b < 0 ? nullptr : G + o.b + col;
+  if (s.batchnorm) {
+    float* dh = scratch_other_than(dy);
+    const int64_t st = o.stat + col;
+    // The folded bias's gradient comes with dh, so the linear layer computes none.
+    b_.batchnorm_act_backward({K, rows, s.out, s.bn_eps, s.bn_momentum, s.slope},
+                              h_[j].data() + out_at, bias, a_[j].data() + out_at, P + o.gamma + col,
+                              mean_.data() + st, rstd_.data() + st, dy, dh, dbias,
+                              G + o.gamma + col, G + o.beta + col);
+    d = dh;
+    dbias = nullptr;
+  }
+  float* dx = j == 0 ? first_dx : scratch_other_than(d);
+  b_.linear_backward({K, rows, s.in, s.out}, in, P + o.w + col * s.in, d, dx, G + o.w + col * s.in,
+                     dbias);
+  return dx;
 }
 
 void init_uniform(const ParameterLayout& layout, int64_t tensor, double bound,

@@ -1,6 +1,10 @@
 // One layer stack for every model xent trains (the synthetic experiment's encoder, the DisLib
-// classifiers): Linear layers, each optionally followed by BatchNorm and a LeakyReLU, for K
-// replicas at once, and the layout of their parameters in one flat buffer.
+// classifiers), for K replicas at once, and the layout of their parameters in one flat buffer.
+// Its layers are of a kind (LayerKind): today dense layers (Linear, optionally followed by
+// BatchNorm and a LeakyReLU); a new kind (a convolution, a pooling, a residual block) is a value
+// of LayerKind with its fields in LayerSpec, its tensors in ParameterLayout::add_stack, its
+// initialisation in init_stack and its forward and backward in LayerStack, beside the dense
+// ones, so that every model stays one stack and one flat buffer.
 //
 // The layout is computed from shapes alone, without backend memory, so that a checkpoint reader
 // or a Python binding can name and size every tensor of a config without building a model.
@@ -33,7 +37,13 @@ struct StateTensor {
 // is zero in the parameters, gradients and Adam moments, so Adam leaves it at zero.
 inline constexpr int64_t kTensorAlign = 4;
 
+enum class LayerKind {
+  Dense,  // y = act(BN(x W^T + b)): Linear, then optionally BatchNorm and a LeakyReLU
+};
+
 struct LayerSpec {
+  LayerKind kind = LayerKind::Dense;
+  // Values per row in and out (a dense layer's features).
   int in = 0, out = 0;
   bool bias = true;
   // Linear, then BatchNorm (batch statistics in training, running ones in evaluation) and a
@@ -115,6 +125,15 @@ class LayerStack {
   int out() const { return specs_.back().out; }
 
  private:
+  // Layer i of each kind over replicas [k0, k0 + K) (pointers at replica k0's rows). Forward
+  // reads `in` and writes output(i). Backward takes dy, the gradient at the layer's output, and
+  // returns the gradient at its input: written to first_dx for the first layer (null: none),
+  // otherwise to a scratch buffer other than the one dy is in (scratch_other_than).
+  void dense_forward(size_t i, const float* in, int64_t rows, bool train, int k0, int K);
+  const float* dense_backward(size_t j, const float* in, int64_t rows, const float* dy,
+                              float* first_dx, int k0, int K);
+  float* scratch_other_than(const float* p);
+
   Backend& b_;
   int K_;
   std::vector<LayerSpec> specs_;

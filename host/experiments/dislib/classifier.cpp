@@ -93,8 +93,8 @@ std::vector<LayerSpec> classifier_specs(const RunConfig& c, const Dataset& d) {
   int in = d.values;
   const bool mlp = c.model == ModelKind::Mlp;
   for (int i = 0; i < (mlp ? c.layers : 1); ++i, in = c.width)
-    out.push_back({in, c.width, true, mlp, 0.0f, 1e-5f, 0.1f});
-  out.push_back({in, d.classes, true, false, 0.0f, 1e-5f, 0.1f});
+    out.push_back({.in = in, .out = c.width, .batchnorm = mlp, .slope = 0.0f});
+  out.push_back({.in = in, .out = d.classes, .slope = 0.0f});
   return out;
 }
 

@@ -10,10 +10,16 @@ std::vector<LayerSpec> encoder_specs(const Config& c) {
   std::vector<LayerSpec> out;
   int in = c.dgp.d;
   for (const int w : m.widths(c.dgp.d)) {
-    out.push_back({in, w, true, true, m.leaky_slope, m.bn_eps, m.bn_momentum});
+    out.push_back({.in = in,
+                   .out = w,
+                   .batchnorm = true,
+                   .slope = m.leaky_slope,
+                   .bn_eps = m.bn_eps,
+                   .bn_momentum = m.bn_momentum});
     in = w;
   }
-  out.push_back({in, c.dgp.d, true, false, 0.0f, m.bn_eps, m.bn_momentum});
+  out.push_back(
+      {.in = in, .out = c.dgp.d, .slope = 0.0f, .bn_eps = m.bn_eps, .bn_momentum = m.bn_momentum});
   return out;
 }
 
