@@ -207,7 +207,8 @@ bool enabled();
 // Whether to check this launch: while a test holds a capture or XENT_SIMT_CHECK=all, every
 // launch; else the first kSampledLaunches of each kernel and configuration. Tests and training
 // loops repeat the same launches on other data or under other schedules, which finds little
-// that the first ones did not, at the checker's full cost (README: the checker's cost).
+// that the first ones did not, at the checker's full cost (docs/testing-kernels.md: the checker's
+// cost).
 constexpr int kSampledLaunches = 2;
 bool wanted(const LaunchParams& params);
 // Called by the hooks when instrumented code starts: memory accesses will be seen.
