@@ -3,9 +3,9 @@
 Every command writes the same top-level keys (host/engine/run_directory.h, Summary): schema, run
 (command, experiment, preset, and what the command adds), config, backend, steps, timings,
 replicas (per replica: replica, seed, its results) and results (over all replicas). Before the
-envelope, `xent train`, each run of `xent sweep` and `xent dislib` wrote three other layouts,
-some of them committed under docs/results; `upgrade` turns those into the envelope, without the
-keys they never held (schema, and config unless config.toml is given).
+envelope, `xent train`, each run of `xent sweep`, `xent dislib` and its predecessor `xent
+dsprites` wrote four other layouts, some of them committed under docs/results; `upgrade` turns
+those into the envelope, without the keys they never held (schema, and config unless given).
 
     from summary_schema import read_summary
     s = read_summary("runs/x/summary.json")   # s["replicas"][0]["r2_a"], s["timings"]["wall_s"]
@@ -36,6 +36,13 @@ def upgrade(s, config=None):
         results = {k: s[k] for k in ("targets", "pearson_r_mean", "pearson_r_std", "epochs")
                    if k in s}
         timings = _timings(s, ("wall_s", "train_s", "steps_per_s", "steady_steps_per_s", "probe_s"))
+    elif "pearson_r_mlp" in s:  # xent dsprites, DisLib's first command (one model, no repeats)
+        out["run"] = {"command": "dsprites", "experiment": "dislib", "preset": "",
+                      "dataset": "dsprites", "model": "mlp"}
+        replicas = []
+        results = {k: s[k] for k in ("pearson_r_mlp", "pearson_r_pixels", "val_acc", "val_loss",
+                                     "epochs", "probe_fit_rows", "probe_score_rows") if k in s}
+        timings = {k: v for k, v in s.items() if k == "steps_per_s" or k.endswith("_s")}
     elif "metrics" in s:  # one run of xent sweep
         out["run"] = {"command": "sweep", "experiment": "synthetic", "preset": "",
                       "id": s.get("run"), "row": s.get("row"), "rank": s.get("rank"),
