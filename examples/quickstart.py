@@ -29,7 +29,7 @@ def main() -> None:
     cfg = xent.config("default", overrides={"train.eval_every": 250})
     run = xent.train(cfg)
     final = run.summary["replicas"][0]
-    print(f"trained {run.steps_done} steps in {run.summary['wall_s']:.1f} s: "
+    print(f"trained {run.steps_done} steps in {run.summary['timings']['wall_s']:.1f} s: "
           f"R2_a {final['r2_a']:.4f}, accuracy {final['acc']:.4f}")
 
     # Fresh samples of the same data generating process: the batches after the last training
