@@ -16,7 +16,6 @@
 #include "xent/layers.h"
 #include "xent/loss.h"
 #include "xent/run.h"
-#include "xent/trainer.h"
 #include "xent/training_step.h"
 
 namespace xent::dislib {
