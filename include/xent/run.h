@@ -56,6 +56,23 @@ class MemorySink final : public MetricsSink {
   std::vector<MetricsRow> rows, losses;
 };
 
+// Every row to two sinks (either may be null): a run directory's files and a front end's memory.
+class TeeSink final : public MetricsSink {
+ public:
+  TeeSink(MetricsSink* a, MetricsSink* b) : a_(a), b_(b) {}
+  void write(const std::vector<MetricsRow>& rows) override {
+    for (MetricsSink* s : {a_, b_})
+      if (s) s->write(rows);
+  }
+  void write_losses(const std::vector<MetricsRow>& rows) override {
+    for (MetricsSink* s : {a_, b_})
+      if (s) s->write_losses(rows);
+  }
+
+ private:
+  MetricsSink *a_, *b_;
+};
+
 // How often the run loop reads the training loss back: to stop a diverged run, and for
 // MetricsSink::write_losses. The loss is K floats the step computed anyway, but reading it is
 // a device-to-host copy (a sync on a GPU), so not every step.

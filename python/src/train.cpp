@@ -26,24 +26,6 @@ namespace {
 using Clock = std::chrono::steady_clock;
 using Features = nb::ndarray<const float, nb::ndim<2>, nb::c_contig, nb::device::cpu>;
 
-// The rows go to memory (Run.metrics) and, with out, to metrics.jsonl as `xent train` writes it.
-class RunSink final : public MetricsSink {
- public:
-  explicit RunSink(std::unique_ptr<JsonlSink> file) : file_(std::move(file)) {}
-  void write(const std::vector<MetricsRow>& rows) override {
-    memory.write(rows);
-    if (file_) file_->write(rows);
-  }
-  void write_losses(const std::vector<MetricsRow>& rows) override {
-    memory.write_losses(rows);
-    if (file_) file_->write_losses(rows);
-  }
-  MemorySink memory;
-
- private:
-  std::unique_ptr<JsonlSink> file_;
-};
-
 class Run {
  public:
   Run(const PyConfig& c, const std::string& device) : c_(c) {
@@ -62,7 +44,10 @@ class Run {
       nb::gil_scoped_release release;
       std::optional<RunDirectory> dir;
       if (!out.empty()) dir = RunDirectory::fresh(out, false, to_toml(c_.config));
-      RunSink sink(dir ? dir->sink() : nullptr);
+      // The rows go to memory (Run.metrics) and, with out, to metrics.jsonl and loss.jsonl.
+      MemorySink memory;
+      const std::unique_ptr<JsonlSink> file = dir ? dir->sink() : nullptr;
+      TeeSink sink(&memory, file.get());
       const auto t0 = Clock::now();
       trainer_ = std::make_unique<Trainer>(*backend_, c_.config);
       RunSpec spec;
@@ -89,7 +74,7 @@ class Run {
         nb::gil_scoped_acquire gil;
         try {
           nb::list rows;
-          const auto& all = sink.memory.rows;
+          const auto& all = memory.rows;
           for (size_t i = all.size() - values.size(); i < all.size(); ++i)
             rows.append(row_dict(all[i]));
           const nb::object go_on = on_eval(step, rows);
@@ -106,8 +91,8 @@ class Run {
       TrainerRun job(*trainer_);
       const RunOutcome r = run(job, sink, spec);
       const double wall = std::chrono::duration<double>(Clock::now() - t0).count();
-      rows_ = std::move(sink.memory.rows);
-      losses_ = std::move(sink.memory.losses);
+      rows_ = std::move(memory.rows);
+      losses_ = std::move(memory.losses);
       stopped_ = r.stopped;
       if (!pending.error) {
         std::vector<uint64_t> seeds;

@@ -16,23 +16,6 @@ double seconds_since(std::chrono::steady_clock::time_point t) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - t).count();
 }
 
-// Every row to the run directory's files and to the caller's sink.
-class Tee final : public MetricsSink {
- public:
-  Tee(MetricsSink* a, MetricsSink* b) : a_(a), b_(b) {}
-  void write(const std::vector<MetricsRow>& rows) override {
-    for (MetricsSink* s : {a_, b_})
-      if (s) s->write(rows);
-  }
-  void write_losses(const std::vector<MetricsRow>& rows) override {
-    for (MetricsSink* s : {a_, b_})
-      if (s) s->write_losses(rows);
-  }
-
- private:
-  MetricsSink *a_, *b_;
-};
-
 // The summary and results.csv of the repeats' scores.
 void write_results(const RunConfig& c, const Dataset& d, const ClassifierRun* job,
                    int64_t steps_per_epoch, Outcome& o) {
@@ -144,7 +127,7 @@ Outcome run(Backend& b, const Job& job) {
         return false;
       };
     const std::unique_ptr<JsonlSink> files = dir ? dir->sink() : nullptr;
-    Tee sink(files.get(), job.also);
+    TeeSink sink(files.get(), job.also);
     if (!job.quiet)
       std::fprintf(stderr,
                    "xent: %s, %s classifier, %d repeats, up to %lld steps of batch %d (%lld per "
